@@ -1,0 +1,153 @@
+"""The `mytitan` command line: `new` renders and registers a model, `rehearse`
+trains it briefly on CPU with torchtitan's own Trainer."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from . import __version__
+from .answers import Question, load_data_file, parse_data_pairs, questions
+from .errors import MytitanError
+from .project import resolve_target
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Scaffold torchtitan model packages from architecture answers, and "
+    "rehearse them on CPU.",
+)
+
+
+def _fail(error: MytitanError) -> None:
+    typer.echo(f"mytitan: error: {error}", err=True)
+    raise typer.Exit(error.exit_code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mytitan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = None,
+) -> None:
+    """mytitan: a torchtitan model package in one command."""
+
+
+# ------------------------------------------------------------------ new
+_PY_TYPES = {"int": int, "float": float, "bool": bool}
+
+
+def _answer_parameter(question: Question) -> inspect.Parameter:
+    """One `--flag` per copier question; None means "not given"."""
+    help_text = question.help
+    if question.choices:
+        help_text += f" [choices: {', '.join(question.choices)}]"
+    if question.type == "yaml":
+        help_text += " (YAML)"
+    flag = question.flag
+    names = [f"{flag}/--no-{flag[2:]}"] if question.type == "bool" else [flag]
+    option = typer.Option(*names, help=help_text, rich_help_panel="Answers (copier.yml)")
+    py_type = _PY_TYPES.get(question.type, str)
+    return inspect.Parameter(
+        question.name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[Optional[py_type], option],
+    )
+
+
+def new(
+    name: Annotated[str, typer.Argument(help="Model name (lower_snake_case).")],
+    defaults: Annotated[
+        bool, typer.Option("--defaults", help="Use defaults for every answer not given; never prompt.")
+    ] = False,
+    data: Annotated[
+        Optional[list[str]],
+        typer.Option("--data", "-d", help="An answer as KEY=VALUE (repeatable).", metavar="KEY=VALUE"),
+    ] = None,
+    data_file: Annotated[
+        Optional[Path], typer.Option("--data-file", help="A YAML file of answers.")
+    ] = None,
+    models_dir: Annotated[
+        Optional[Path],
+        typer.Option("--models-dir", help="Folder of the project's models package [default: ./models]."),
+    ] = None,
+    torchtitan_root: Annotated[
+        Optional[Path],
+        typer.Option("--torchtitan-root", help="A torchtitan checkout: render into torchtitan/models/."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would be created and the registry diff; write nothing.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing model folder (only it and the registry line).")
+    ] = False,
+    **flags: Any,
+) -> None:
+    """Render a model package from the template and register it."""
+    from .new_model import create_model
+
+    try:
+        answers: dict[str, Any] = {}
+        if data_file is not None:
+            answers.update(load_data_file(data_file))
+        answers.update(parse_data_pairs(data or []))
+        answers.update(_flag_answers(flags))
+        target = resolve_target(models_dir, torchtitan_root, answers.get("models_package"))
+        interactive = not defaults and sys.stdin.isatty() and sys.stdout.isatty()
+        plan = create_model(
+            name, answers, target, interactive=interactive, dry_run=dry_run, force=force
+        )
+    except MytitanError as error:
+        _fail(error)
+    _report(plan, dry_run)
+
+
+def _flag_answers(flags: dict[str, Any]) -> dict[str, Any]:
+    answers = {}
+    for key, value in flags.items():
+        if value is None:
+            continue
+        question = questions()[key]
+        answers[key] = question.parse(value, question.flag) if question.type == "yaml" else value
+    return answers
+
+
+def _report(plan, dry_run: bool) -> None:
+    verb = "would create" if dry_run else "created"
+    typer.echo(f"{verb} {plan.model_dir}/ ({len(plan.files)} files)")
+    for path in plan.files:
+        typer.echo(f"  {path}")
+    if plan.registry_diff:
+        action = "create" if plan.registry_created else "modify"
+        past = {"create": "created", "modify": "modified"}[action]
+        typer.echo(f"{'would ' + action if dry_run else past} {plan.registry_file}")
+        typer.echo(plan.registry_diff.rstrip("\n"))
+    else:
+        typer.echo(f"{plan.registry_file} already lists {plan.answers['model_name']}")
+    if not dry_run:
+        typer.echo(f"next: mytitan rehearse {plan.model_dir} --nproc 2 --tp 2 --compare")
+
+
+def _build_new_signature() -> None:
+    """Give `new` one keyword-only option per copier question, so that `--help`
+    lists every answer with its help text from copier.yml."""
+    signature = inspect.signature(new, eval_str=True)
+    fixed = [p for p in signature.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
+    extra = [_answer_parameter(q) for q in questions().values() if q.name != "model_name"]
+    new.__signature__ = signature.replace(parameters=fixed + extra)
+
+
+_build_new_signature()
+app.command("new")(new)

@@ -1,0 +1,145 @@
+"""`mytitan new`: render a model package and register it, all or nothing.
+
+The package is rendered into a temporary folder beside its destination (same
+filesystem), moved into place with one rename once it is complete, and the
+registry is replaced last through a temporary file: an interrupted run leaves
+either nothing or the complete result.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import registry
+from .errors import MytitanError
+from .project import Target, check_writable, torchtitan_builtin_models
+from .render import render
+
+
+@dataclass
+class Plan:
+    """What `new` creates and changes; `registry_diff` is a unified diff."""
+
+    model_dir: Path
+    files: list[Path] = field(default_factory=list)
+    registry_file: Path | None = None
+    registry_created: bool = False
+    registry_diff: str = ""
+    answers: dict = field(default_factory=dict)
+
+
+def _staging_parent(path: Path) -> Path:
+    """The nearest existing folder at or above `path`: a same-filesystem temp home."""
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def _new_registry_source(target: Target, name: str) -> tuple[str, str | None]:
+    """(new source, old source or None when the file does not exist yet)."""
+    path = target.registry_file
+    if path.is_file():
+        old = path.read_text()
+        return registry.add_model(old, name, str(path)), old
+    if target.in_tree:
+        raise MytitanError(f"{path} is missing: is this a torchtitan checkout?")
+    return registry.new_registry_source(name), None
+
+
+def create_model(
+    name: str,
+    answers: dict[str, Any],
+    target: Target,
+    *,
+    interactive: bool = False,
+    dry_run: bool = False,
+    force: bool = False,
+) -> Plan:
+    """Render model `name` under `target`, register it, and say what was done."""
+    check_writable(target.models_dir)
+    if target.registry_file.exists():
+        # Fail on a broken registry before anything is rendered.
+        registry.registered_names(
+            target.registry_file.read_text(), str(target.registry_file)
+        )
+    answers = {**answers, "model_name": name, "models_package": target.models_package}
+    staging = Path(tempfile.mkdtemp(prefix=".mytitan-", dir=_staging_parent(target.models_dir)))
+    try:
+        rendered = staging / "model"
+        recorded = render(rendered, answers, interactive=interactive)
+        name = recorded["model_name"]  # validated by copier.yml from here on
+        if not target.in_tree and name in torchtitan_builtin_models():
+            raise MytitanError(
+                f"model_name {name!r} is one of torchtitan's own models: choose another name"
+            )
+        destination = target.model_dir(name)
+        if destination.exists() and not force:
+            raise MytitanError(
+                f"{destination} already exists: choose another name, or pass --force to replace it"
+            )
+        new_source, old_source = _new_registry_source(target, name)
+        plan = Plan(
+            model_dir=destination,
+            files=sorted(
+                destination / p.relative_to(rendered)
+                for p in rendered.rglob("*")
+                if p.is_file()
+            ),
+            registry_file=target.registry_file,
+            registry_created=old_source is None,
+            registry_diff=_diff(old_source or "", new_source, target.registry_file),
+            answers=recorded,
+        )
+        if not dry_run:
+            _install(rendered, destination, staging)
+            if new_source != old_source:
+                _replace_file(target.registry_file, new_source)
+        return plan
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _install(rendered: Path, destination: Path, staging: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.exists():
+        # --force: swap the old folder out with one rename; it dies with staging.
+        os.replace(destination, staging / "replaced")
+    os.replace(rendered, destination)
+
+
+def _replace_file(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        if path.exists():
+            shutil.copymode(path, tmp)
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _diff(old: str, new: str, path: Path) -> str:
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=str(path) if old else "/dev/null",
+            tofile=str(path),
+        )
+    )
