@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -37,8 +37,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     version: Annotated[
-        Optional[bool],
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+        bool | None,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version."
+        ),
     ] = None,
 ) -> None:
     """mytitan: a torchtitan model package in one command."""
@@ -57,41 +59,65 @@ def _answer_parameter(question: Question) -> inspect.Parameter:
         help_text += " (YAML)"
     flag = question.flag
     names = [f"{flag}/--no-{flag[2:]}"] if question.type == "bool" else [flag]
-    option = typer.Option(*names, help=help_text, rich_help_panel="Answers (copier.yml)")
+    option = typer.Option(
+        *names, help=help_text, rich_help_panel="Answers (copier.yml)"
+    )
     py_type = _PY_TYPES.get(question.type, str)
     return inspect.Parameter(
         question.name,
         inspect.Parameter.KEYWORD_ONLY,
         default=None,
-        annotation=Annotated[Optional[py_type], option],
+        annotation=Annotated[py_type | None, option],
     )
 
 
 def new(
     name: Annotated[str, typer.Argument(help="Model name (lower_snake_case).")],
     defaults: Annotated[
-        bool, typer.Option("--defaults", help="Use defaults for every answer not given; never prompt.")
+        bool,
+        typer.Option(
+            "--defaults", help="Use defaults for every answer not given; never prompt."
+        ),
     ] = False,
     data: Annotated[
-        Optional[list[str]],
-        typer.Option("--data", "-d", help="An answer as KEY=VALUE (repeatable).", metavar="KEY=VALUE"),
+        list[str] | None,
+        typer.Option(
+            "--data",
+            "-d",
+            help="An answer as KEY=VALUE (repeatable).",
+            metavar="KEY=VALUE",
+        ),
     ] = None,
     data_file: Annotated[
-        Optional[Path], typer.Option("--data-file", help="A YAML file of answers.")
+        Path | None, typer.Option("--data-file", help="A YAML file of answers.")
     ] = None,
     models_dir: Annotated[
-        Optional[Path],
-        typer.Option("--models-dir", help="Folder of the project's models package [default: ./models]."),
+        Path | None,
+        typer.Option(
+            "--models-dir",
+            help="Folder of the project's models package [default: ./models].",
+        ),
     ] = None,
     torchtitan_root: Annotated[
-        Optional[Path],
-        typer.Option("--torchtitan-root", help="A torchtitan checkout: render into torchtitan/models/."),
+        Path | None,
+        typer.Option(
+            "--torchtitan-root",
+            help="A torchtitan checkout: render into torchtitan/models/.",
+        ),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print what would be created and the registry diff; write nothing.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print what would be created and the registry diff; write nothing.",
+        ),
     ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Replace an existing model folder (only it and the registry line).")
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an existing model folder (only it and the registry line).",
+        ),
     ] = False,
     **flags: Any,
 ) -> None:
@@ -104,7 +130,9 @@ def new(
             answers.update(load_data_file(data_file))
         answers.update(parse_data_pairs(data or []))
         answers.update(_flag_answers(flags))
-        target = resolve_target(models_dir, torchtitan_root, answers.get("models_package"))
+        target = resolve_target(
+            models_dir, torchtitan_root, answers.get("models_package")
+        )
         interactive = not defaults and sys.stdin.isatty() and sys.stdout.isatty()
         plan = create_model(
             name, answers, target, interactive=interactive, dry_run=dry_run, force=force
@@ -120,7 +148,9 @@ def _flag_answers(flags: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             continue
         question = questions()[key]
-        answers[key] = question.parse(value, question.flag) if question.type == "yaml" else value
+        answers[key] = (
+            question.parse(value, question.flag) if question.type == "yaml" else value
+        )
     return answers
 
 
@@ -137,15 +167,23 @@ def _report(plan, dry_run: bool) -> None:
     else:
         typer.echo(f"{plan.registry_file} already lists {plan.answers['model_name']}")
     if not dry_run:
-        typer.echo(f"next: mytitan rehearse {plan.model_dir} --nproc 2 --tp 2 --compare")
+        typer.echo(
+            f"next: mytitan rehearse {plan.model_dir} --nproc 2 --tp 2 --compare"
+        )
 
 
 def _build_new_signature() -> None:
     """Give `new` one keyword-only option per copier question, so that `--help`
     lists every answer with its help text from copier.yml."""
     signature = inspect.signature(new, eval_str=True)
-    fixed = [p for p in signature.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
-    extra = [_answer_parameter(q) for q in questions().values() if q.name != "model_name"]
+    fixed = [
+        p
+        for p in signature.parameters.values()
+        if p.kind != inspect.Parameter.VAR_KEYWORD
+    ]
+    extra = [
+        _answer_parameter(q) for q in questions().values() if q.name != "model_name"
+    ]
     new.__signature__ = signature.replace(parameters=fixed + extra)
 
 

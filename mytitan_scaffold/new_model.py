@@ -69,7 +69,9 @@ def create_model(
             target.registry_file.read_text(), str(target.registry_file)
         )
     answers = {**answers, "model_name": name, "models_package": target.models_package}
-    staging = Path(tempfile.mkdtemp(prefix=".mytitan-", dir=_staging_parent(target.models_dir)))
+    staging = Path(
+        tempfile.mkdtemp(prefix=".mytitan-", dir=_staging_parent(target.models_dir))
+    )
     try:
         rendered = staging / "model"
         recorded = render(rendered, answers, interactive=interactive)

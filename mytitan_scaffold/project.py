@@ -36,9 +36,10 @@ def resolve_target(
         )
     if torchtitan_root is not None:
         models = torchtitan_root / "torchtitan" / "models"
-        if not (models / "__init__.py").is_file() or not (
-            torchtitan_root / "torchtitan" / "train.py"
-        ).is_file():
+        if (
+            not (models / "__init__.py").is_file()
+            or not (torchtitan_root / "torchtitan" / "train.py").is_file()
+        ):
             raise MytitanError(
                 f"--torchtitan-root {torchtitan_root} is not a torchtitan checkout "
                 "(no torchtitan/models/__init__.py or torchtitan/train.py): "

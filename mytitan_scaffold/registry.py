@@ -46,7 +46,9 @@ def _shape_error(path: str, detail: str) -> MytitanError:
     )
 
 
-def _registry_elements(module: cst.Module, path: str) -> tuple[cst.Call, cst.BaseSet | cst.List | cst.Tuple]:
+def _registry_elements(
+    module: cst.Module, path: str
+) -> tuple[cst.Call, cst.BaseSet | cst.List | cst.Tuple]:
     """The frozenset call and its literal collection; refuse any other shape."""
     found = None
     for statement in module.body:
@@ -129,11 +131,21 @@ class _AddName(cst.CSTTransformer):
         return updated.with_changes(elements=elements)
 
 
+def _without_comment(comma: cst.Comma) -> cst.Comma:
+    """The same comma, minus any comment that followed it (it belongs to its element)."""
+    after = comma.whitespace_after
+    if isinstance(after, cst.ParenthesizedWhitespace):
+        return comma.with_changes(
+            whitespace_after=after.with_changes(first_line=cst.TrailingWhitespace())
+        )
+    return comma
+
+
 def _separator(collection, elements) -> cst.Comma:
     """The comma-and-whitespace between two elements, in the collection's layout."""
     for element in elements[:-1]:
         if isinstance(element.comma, cst.Comma):
-            return element.comma
+            return _without_comment(element.comma)
     # One element: a multi-line collection indents elements as after its opening.
     if isinstance(collection, cst.Tuple):
         opening = collection.lpar[0] if collection.lpar else None

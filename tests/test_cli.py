@@ -1,0 +1,224 @@
+"""`mytitan new` end to end: files, registry, dry run, in-tree mode, errors."""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from mytitan_scaffold import registry
+from mytitan_scaffold.cli import app
+
+runner = CliRunner()
+
+
+def tree_hash(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        digest.update(str(path.relative_to(root)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def mytitan(*args: str, cwd: Path):
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return runner.invoke(app, list(args))
+    finally:
+        os.chdir(old)
+
+
+def test_new_renders_registers_and_lists_files(tmp_path):
+    result = mytitan(
+        "new", "demo", "--defaults", "--n-layers", "2", "--qk-norm", cwd=tmp_path
+    )
+    assert result.exit_code == 0, result.output
+    model = tmp_path / "models" / "demo"
+    assert "created models/demo/" in result.output
+    assert "models/demo/model/model.py" in result.output
+    assert "created models/__init__.py" in result.output
+    answers = yaml.safe_load((model / ".copier-answers.yml").read_text())
+    assert answers["n_layers"] == 2 and answers["qk_norm"] is True
+    assert answers["models_package"] == "models"
+    assert "q_norm" in (model / "model" / "model.py").read_text()
+    registry_source = (tmp_path / "models" / "__init__.py").read_text()
+    assert registry.registered_names(registry_source) == ["demo"]
+
+    # A second model is added to the same registry.
+    result = mytitan("new", "other", "--defaults", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "modified models/__init__.py" in result.output
+    source = (tmp_path / "models" / "__init__.py").read_text()
+    assert registry.registered_names(source) == ["demo", "other"]
+
+
+def test_dry_run_writes_nothing(tmp_path):
+    assert mytitan("new", "demo", "--defaults", cwd=tmp_path).exit_code == 0
+    before = tree_hash(tmp_path)
+    result = mytitan("new", "second", "--defaults", "--dry-run", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "would create models/second/" in result.output
+    assert "would modify models/__init__.py" in result.output
+    assert '+_supported_models = frozenset(["demo", "second"])' in result.output
+    assert tree_hash(tmp_path) == before
+    assert not any(p.name.startswith(".mytitan-") for p in tmp_path.rglob("*"))
+
+
+def test_data_file_and_data_pairs(tmp_path):
+    answers = tmp_path / "answers.yml"
+    answers.write_text("n_layers: 3\nffn: gelu\n_src_path: ignored\n")
+    result = mytitan(
+        "new",
+        "demo",
+        "--defaults",
+        "--data-file",
+        str(answers),
+        "-d",
+        "n_layers=4",
+        "-d",
+        "extra_flavors={}",
+        cwd=tmp_path,
+    )
+    assert result.exit_code == 0, result.output
+    recorded = yaml.safe_load(
+        (tmp_path / "models/demo/.copier-answers.yml").read_text()
+    )
+    assert (recorded["n_layers"], recorded["ffn"], recorded["extra_flavors"]) == (
+        4,
+        "gelu",
+        {},
+    )
+    assert sorted(
+        p.name for p in (tmp_path / "models/demo/train_configs").iterdir()
+    ) == [
+        "debug_model.toml",
+        "demo_1b.toml",
+    ]
+
+
+def test_force_replaces_only_the_model_folder(tmp_path):
+    assert mytitan("new", "demo", "--defaults", cwd=tmp_path).exit_code == 0
+    (tmp_path / "models" / "demo" / "stray.txt").write_text("old")
+    (tmp_path / "keep.txt").write_text("mine")
+    result = mytitan("new", "demo", "--defaults", "--n-layers", "3", cwd=tmp_path)
+    assert result.exit_code == 2 and "--force" in result.output
+    result = mytitan(
+        "new", "demo", "--defaults", "--n-layers", "3", "--force", cwd=tmp_path
+    )
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "models" / "demo" / "stray.txt").exists()
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+    source = (tmp_path / "models" / "__init__.py").read_text()
+    assert registry.registered_names(source) == ["demo"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--n-kv-heads", "5"], "n_heads 32 is not divisible by n_kv_heads 5"),
+        (["-d", "nope=1"], "unknown answer 'nope'"),
+        (["-d", "n_layers=abc"], "n_layers takes an integer"),
+        (["--positional", "alibi"], "positional"),
+        (["--dim", "0"], "dim must be positive"),
+    ],
+)
+def test_bad_answers_fail_cleanly_and_write_nothing(tmp_path, args, message):
+    (tmp_path / "marker").write_text("x")
+    before = tree_hash(tmp_path)
+    result = mytitan("new", "demo", "--defaults", *args, cwd=tmp_path)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert tree_hash(tmp_path) == before
+
+
+def test_broken_registry_is_refused_before_rendering(tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text(
+        "_supported_models = frozenset([\n"
+    )
+    before = tree_hash(tmp_path)
+    result = mytitan("new", "demo", "--defaults", cwd=tmp_path)
+    assert result.exit_code == 2 and "syntax error" in result.output
+    assert tree_hash(tmp_path) == before
+
+
+def _torchtitan_copy(root: Path) -> Path:
+    import torchtitan
+
+    source = Path(torchtitan.__file__).parent
+    shutil.copytree(
+        source, root / "torchtitan", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return root
+
+
+def test_in_tree_mode_patches_torchtitans_registry(tmp_path):
+    checkout = _torchtitan_copy(tmp_path / "torchtitan_checkout")
+    result = mytitan(
+        "new", "demo", "--defaults", "--torchtitan-root", str(checkout), cwd=tmp_path
+    )
+    assert result.exit_code == 0, result.output
+    models = checkout / "torchtitan" / "models"
+    assert (models / "demo" / "model" / "model.py").is_file()
+    names = registry.registered_names((models / "__init__.py").read_text())
+    assert "demo" in names and "llama3" in names
+    toml = (models / "demo" / "train_configs" / "debug_model.toml").read_text()
+    assert "custom_import" not in toml  # torchtitan finds in-tree models itself
+    # torchtitan's own lookup finds the model through its patched registry.
+    probe = (
+        "from torchtitan.protocols.train_spec import get_train_spec;"
+        "spec = get_train_spec('demo'); print(sorted(spec.model_args))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=checkout,
+        env={**os.environ, "PYTHONPATH": str(checkout)},
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "debugmodel" in out.stdout and "1B" in out.stdout
+
+
+def test_not_a_torchtitan_checkout_is_refused(tmp_path):
+    result = mytitan(
+        "new", "demo", "--defaults", "--torchtitan-root", str(tmp_path), cwd=tmp_path
+    )
+    assert result.exit_code == 2
+    assert "is not a torchtitan checkout" in result.output
+
+
+def test_console_script_version_and_help():
+    out = subprocess.run(
+        [sys.executable, "-m", "mytitan_scaffold", "--version"],
+        capture_output=True,
+        check=False,
+        text=True,
+    )
+    assert out.returncode == 0 and out.stdout.startswith("mytitan ")
+    out = subprocess.run(
+        [sys.executable, "-m", "mytitan_scaffold", "new", "--help"],
+        capture_output=True,
+        check=False,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert out.returncode == 0
+    for flag in (
+        "--n-kv-heads",
+        "--qk-norm",
+        "--positional",
+        "--dry-run",
+        "--data-file",
+    ):
+        assert flag in out.stdout

@@ -1,0 +1,49 @@
+"""Answer sets that together exercise every option the template renders.
+
+Each option value appears in at least one set; names are chosen to also cover
+the shortest and the longest model names (line lengths change with them).
+"""
+
+VARIANTS = {
+    "default": {},
+    "mha_nope_layernorm_gelu": {
+        "n_kv_heads": 32,
+        "positional": "none",
+        "norm": "layernorm",
+        "ffn": "gelu",
+    },
+    "mqa_qknorm_bias_tied": {
+        "n_kv_heads": 1,
+        "qk_norm": True,
+        "qkv_bias": True,
+        "weight_tying": True,
+        "positional": "rope",
+    },
+    "qwen3_like": {
+        "model_name": "a_forty_character_model_name_for_testing",
+        "head_dim": 128,
+        "qk_norm": True,
+        "ffn_hidden_dim": 6144,
+        "extra_flavors": {},
+        "weight_tying": True,
+        "positional": "rope",
+        "rope_theta": 1000000.0,
+        "norm_eps": 1e-6,
+    },
+    "short_llama3_tied": {"model_name": "x", "qk_norm": True, "weight_tying": True},
+    "short_yarn_bias": {
+        "model_name": "y",
+        "positional": "rope_yarn",
+        "qkv_bias": True,
+        "head_dim": 64,
+    },
+    "yarn_geglu_layernorm_qknorm": {
+        "positional": "rope_yarn",
+        "ffn": "geglu",
+        "norm": "layernorm",
+        "qk_norm": True,
+        "extra_flavors": {
+            "70B": {"dim": 8192, "n_layers": 80, "n_heads": 64, "n_kv_heads": 8}
+        },
+    },
+}
