@@ -1,0 +1,27 @@
+"""CPU rehearsal: run torchtitan's Trainer for a few steps on CPU over gloo.
+
+Used by `mytitan rehearse` and by the tests that check a model's parallel plan
+(one process vs FSDP / TP / CP from one seed checkpoint).
+"""
+
+from .assets import ensure_assets
+from .runner import (
+    Comparison,
+    Layout,
+    RehearsalError,
+    StepLoss,
+    compare,
+    create_seed_checkpoint,
+    run,
+)
+
+__all__ = [
+    "Comparison",
+    "Layout",
+    "RehearsalError",
+    "StepLoss",
+    "compare",
+    "create_seed_checkpoint",
+    "ensure_assets",
+    "run",
+]

@@ -1,0 +1,411 @@
+"""Run torchtitan's own Trainer on CPU for a few steps, and compare layouts.
+
+Each run is `python -m torch.distributed.run -m torchtitan.train` with the
+user's TOML plus overrides: a tiny local tokenizer and dataset, a short
+sequence, the layout's parallel degrees, and `cpu_shim` as the custom_import
+(which chains to the TOML's own custom_import).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import site
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: torchtitan depends on tomli there.
+    import tomli as tomllib
+
+from .assets import DATASET_SUBDIR, TOKENIZER_SUBDIR, ensure_assets
+
+# Names shared with cpu_shim, which runs inside the training processes.
+SHIM_MODULE = "mytitan_scaffold.rehearsal.cpu_shim"
+LOSS_LOG_ENV = "MYTITAN_LOSS_LOG"
+CUSTOM_IMPORT_ENV = "MYTITAN_CUSTOM_IMPORT"
+DATASET_NAME = "mytitan_rehearsal"
+
+SEQ_LEN = 128
+LOCAL_BATCH_SIZE = 8
+SEED = 42
+# Fixed rather than a fraction of `steps`, so a run cut short (then resumed)
+# warms up like the uninterrupted run.
+WARMUP_STEPS = 2
+LOG_TAIL_LINES = 40
+# Folder that holds the mytitan_scaffold package, so workers can import the shim.
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class StepLoss:
+    """One line of the loss log that cpu_shim writes on rank 0."""
+
+    step: int
+    loss: float
+    grad_norm: float
+
+
+StepCallback = Callable[[StepLoss], None]
+
+
+class RehearsalError(RuntimeError):
+    """A rehearsal could not run, or its training process failed."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one rehearsal spreads the model over processes.
+
+    `fsdp=-1` means "whatever is left" once tp and cp are placed, as in torchtitan.
+    """
+
+    nproc: int = 1
+    fsdp: int = 1
+    tp: int = 1
+    cp: int = 1
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        if min(self.nproc, self.tp, self.cp) < 1 or self.fsdp == 0 or self.fsdp < -1:
+            raise ValueError(f"degrees must be positive (fsdp may be -1): {self}")
+        if self.nproc % (self.tp * self.cp) != 0 or (
+            self.fsdp != -1 and self.fsdp * self.tp * self.cp != self.nproc
+        ):
+            raise ValueError(f"fsdp * tp * cp must equal nproc: {self}")
+
+    @property
+    def fsdp_degree(self) -> int:
+        return self.nproc // (self.tp * self.cp) if self.fsdp == -1 else self.fsdp
+
+    def describe(self) -> str:
+        degrees = (("FSDP", self.fsdp_degree), ("TP", self.tp), ("CP", self.cp))
+        text = "+".join(f"{name}{n}" for name, n in degrees if n > 1) or "1 process"
+        return f"{text} compiled" if self.compile else text
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Per-step losses of one process and of a layout, from the same seed checkpoint."""
+
+    layout: Layout
+    baseline: list[float]
+    losses: list[float]
+
+    @property
+    def max_abs_diff(self) -> float:
+        return max(abs(a - b) for a, b in zip(self.baseline, self.losses, strict=True))
+
+
+def run(
+    config_file: str | Path,
+    layout: Layout,
+    *,
+    steps: int,
+    workdir: str | Path,
+    pythonpath: Sequence[str | Path] = (),
+    seed_checkpoint: str | Path | None = None,
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    on_step: StepCallback | None = None,
+) -> list[float]:
+    """Train for `steps` steps and return the loss of each step that ran.
+
+    Checkpointing is off unless `seed_checkpoint` is given (loaded as the
+    initial model-only state) or `extra_args` turn it on; `extra_args` come
+    last, so they override everything else. torchtitan's dump folder is
+    `workdir/dump`, so a later run in the same workdir with checkpointing on
+    resumes from the checkpoints saved there. Output goes to
+    `workdir/rehearsal.log`; `on_step` sees each step's loss as it arrives.
+    """
+    _check_supported(layout)
+    args = [
+        "--training.steps",
+        str(steps),
+        "--lr_scheduler.warmup_steps",
+        str(min(WARMUP_STEPS, steps)),
+        *_checkpoint_args(seed_checkpoint),
+        *extra_args,
+    ]
+    records = _launch(config_file, layout, args, workdir, pythonpath, env, on_step)
+    return [record.loss for record in records]
+
+
+def create_seed_checkpoint(
+    config_file: str | Path,
+    *,
+    workdir: str | Path,
+    pythonpath: Sequence[str | Path] = (),
+    env: Mapping[str, str] | None = None,
+) -> Path:
+    """Save the initial model from one process and return its folder.
+
+    Pass the folder as `seed_checkpoint` so every layout starts from the same
+    weights (torchtitan's initialisation differs between layouts otherwise).
+    """
+    args = [
+        "--checkpoint.enable",
+        "--checkpoint.create_seed_checkpoint",
+        "--checkpoint.folder",
+        "checkpoint",
+        "--checkpoint.last_save_model_only",
+        "--checkpoint.no-last_save_in_hf",
+        "--checkpoint.export_dtype",
+        "float32",
+    ]
+    _launch(config_file, Layout(), args, workdir, pythonpath, env, None)
+    seed = _dump_folder(Path(workdir).resolve()) / "checkpoint" / "step-0"
+    if not seed.is_dir():
+        raise RehearsalError(f"the seed checkpoint run did not write {seed}")
+    return seed
+
+
+def compare(
+    config_file: str | Path,
+    layout: Layout,
+    *,
+    steps: int,
+    workdir: str | Path,
+    pythonpath: Sequence[str | Path] = (),
+    on_step: Callable[[Layout, StepLoss], None] | None = None,
+) -> Comparison:
+    """Run one process and `layout` from one seed checkpoint; return both losses.
+
+    The baseline uses the layout's compile setting, so only parallelism differs.
+    """
+    workdir = Path(workdir)
+    seed = create_seed_checkpoint(
+        config_file, workdir=workdir / "seed", pythonpath=pythonpath
+    )
+    losses: dict[str, list[float]] = {}
+    for name, each in (
+        ("baseline", Layout(compile=layout.compile)),
+        ("layout", layout),
+    ):
+        losses[name] = run(
+            config_file,
+            each,
+            steps=steps,
+            workdir=workdir / name,
+            pythonpath=pythonpath,
+            seed_checkpoint=seed,
+            on_step=partial(on_step, each) if on_step else None,
+        )
+    if len(losses["layout"]) != steps or len(losses["baseline"]) != steps:
+        raise RehearsalError(f"expected {steps} losses per run, got {losses}")
+    return Comparison(layout, losses["baseline"], losses["layout"])
+
+
+def _check_supported(layout: Layout) -> None:
+    if SEQ_LEN % (2 * layout.tp * layout.cp) != 0:
+        raise RehearsalError(
+            f"{layout.describe()}: sequence length {SEQ_LEN} must divide by 2 * tp * cp"
+        )
+    if layout.compile and layout.tp > 1:
+        raise RehearsalError(
+            f"{layout.describe()}: tensor parallel with torch.compile fails on CPU "
+            "with torch 2.13, a torch bug: AOTAutograd's save_from_forward raises "
+            "'expected all tensors_saved_with_vc_check to be Tensors' because a "
+            "DTensor DeviceMesh is saved for backward; rehearse TP without compile"
+        )
+
+
+def _layout_args(layout: Layout) -> list[str]:
+    return [
+        "--parallelism.data_parallel_replicate_degree",
+        "1",
+        "--parallelism.data_parallel_shard_degree",
+        str(layout.fsdp),
+        "--parallelism.tensor_parallel_degree",
+        str(layout.tp),
+        "--parallelism.context_parallel_degree",
+        str(layout.cp),
+        "--parallelism.pipeline_parallel_degree",
+        "1",
+        "--parallelism.expert_parallel_degree",
+        "1",
+        "--compile.enable" if layout.compile else "--compile.no-enable",
+    ]
+
+
+def _checkpoint_args(seed_checkpoint: str | Path | None) -> list[str]:
+    if seed_checkpoint is None:
+        return ["--checkpoint.no-enable"]
+    return [
+        "--checkpoint.enable",
+        "--checkpoint.initial_load_path",
+        str(Path(seed_checkpoint).resolve()),
+        "--checkpoint.initial_load_model_only",
+        "--checkpoint.no-initial_load_in_hf",
+        # Load the seed but write nothing, so the run leaves no checkpoint behind.
+        "--checkpoint.load_only",
+    ]
+
+
+def _common_args(config_file: Path, workdir: Path) -> list[str]:
+    assets = ensure_assets()
+    return [
+        "--job.config_file",
+        str(config_file),
+        "--job.dump_folder",
+        str(_dump_folder(workdir)),
+        "--experimental.custom_import",
+        SHIM_MODULE,
+        "--model.hf_assets_path",
+        str(assets / TOKENIZER_SUBDIR),
+        "--training.dataset",
+        DATASET_NAME,
+        "--training.dataset_path",
+        str(assets / DATASET_SUBDIR),
+        "--training.seq_len",
+        str(SEQ_LEN),
+        "--training.local_batch_size",
+        str(LOCAL_BATCH_SIZE),
+        # One micro-batch per step: a TOML global batch may not divide any more.
+        "--training.global_batch_size",
+        "-1",
+        # CPU autocast and FSDP would compute in bf16, and layouts would disagree.
+        "--training.mixed_precision_param",
+        "float32",
+        # Validation would read its own dataset, the profiler's memory snapshot
+        # needs CUDA, and wandb uploads; a rehearsal stays local.
+        "--validation.no-enable",
+        "--profiling.no-enable_profiling",
+        "--profiling.no-enable_memory_snapshot",
+        "--metrics.no-enable_wandb",
+        "--metrics.log_freq",
+        "1",
+        "--metrics.disable_color_printing",
+        # A fixed seed makes CPU runs repeat exactly; --debug.deterministic adds
+        # nothing measurable there and makes steps about 10x slower.
+        "--debug.seed",
+        str(SEED),
+    ]
+
+
+def _dump_folder(workdir: Path) -> Path:
+    return workdir / "dump"
+
+
+def _launch(
+    config_file: str | Path,
+    layout: Layout,
+    args: list[str],
+    workdir: str | Path,
+    pythonpath: Sequence[str | Path],
+    env: Mapping[str, str] | None,
+    on_step: StepCallback | None,
+) -> list[StepLoss]:
+    config_file = Path(config_file).resolve()
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    loss_log = workdir / "losses.jsonl"
+    loss_log.unlink(missing_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        str(layout.nproc),
+        "-m",
+        "torchtitan.train",
+        *_common_args(config_file, workdir),
+        *_layout_args(layout),
+        *args,
+    ]
+    process_env = _process_env(config_file, loss_log, pythonpath, env)
+    log_file = workdir / "rehearsal.log"
+    with open(log_file, "w", encoding="utf-8") as log:
+        log.write(" ".join(command) + "\n\n")
+        log.flush()
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=process_env
+        )
+        returncode = _wait(process, loss_log, on_step)
+    if returncode != 0:
+        raise RehearsalError(
+            f"{layout.describe()} rehearsal failed (exit {returncode}); "
+            f"log: {log_file}\n{_tail(log_file)}"
+        )
+    return read_step_losses(loss_log)
+
+
+def _process_env(
+    config_file: Path,
+    loss_log: Path,
+    pythonpath: Sequence[str | Path],
+    env: Mapping[str, str] | None,
+) -> dict[str, str]:
+    inherited = os.environ.get("PYTHONPATH", "")
+    paths = [*map(str, pythonpath), *_shim_path(), *filter(None, [inherited])]
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(paths),
+        "PYTHONUNBUFFERED": "1",
+        # Everything is local; never let datasets or the hub reach the network.
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HUB_OFFLINE": "1",
+        LOSS_LOG_ENV: str(loss_log),
+        CUSTOM_IMPORT_ENV: _toml_custom_import(config_file),
+        **(env or {}),
+    }
+
+
+def _shim_path() -> list[str]:
+    # A source checkout must go on the workers' path; an installed package is there.
+    site_dirs = {*site.getsitepackages(), site.getusersitepackages()}
+    return [] if str(_PACKAGE_ROOT) in site_dirs else [str(_PACKAGE_ROOT)]
+
+
+def _toml_custom_import(config_file: Path) -> str:
+    with open(config_file, "rb") as f:
+        config = tomllib.load(f)
+    return config.get("experimental", {}).get("custom_import", "")
+
+
+def _wait(
+    process: subprocess.Popen, loss_log: Path, on_step: StepCallback | None
+) -> int:
+    """Wait for the process, reporting new losses; stop it if the caller fails."""
+    reported = 0
+    try:
+        while True:
+            try:
+                returncode = process.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                returncode = None
+            if on_step is not None:
+                records = read_step_losses(loss_log)
+                for record in records[reported:]:
+                    on_step(record)
+                reported = len(records)
+            if returncode is not None:
+                return returncode
+    finally:
+        if process.poll() is None:
+            # SIGTERM lets torchrun stop its workers; SIGKILL would orphan them.
+            process.terminate()
+            process.wait()
+
+
+def read_step_losses(loss_log: Path) -> list[StepLoss]:
+    """The complete lines of a loss log (a line being written is skipped)."""
+    if not loss_log.exists():
+        return []
+    text = loss_log.read_text(encoding="utf-8")
+    return [
+        StepLoss(**json.loads(line))
+        for line in text.splitlines(keepends=True)
+        if line.endswith("\n")
+    ]
+
+
+def _tail(log_file: Path) -> str:
+    lines = log_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    return "\n".join(lines[-LOG_TAIL_LINES:])
