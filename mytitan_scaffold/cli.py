@@ -189,3 +189,108 @@ def _build_new_signature() -> None:
 
 _build_new_signature()
 app.command("new")(new)
+
+
+# ------------------------------------------------------------------ rehearse
+TOLERANCE = 1e-4
+
+
+def rehearse(
+    model_dir: Annotated[
+        Path, typer.Argument(help="A model folder made by `mytitan new`.")
+    ],
+    config: Annotated[
+        str, typer.Option(help="TOML under the model's train_configs/.")
+    ] = "debug_model.toml",
+    nproc: Annotated[
+        int, typer.Option(help="Processes (torchrun --nproc_per_node).")
+    ] = 1,
+    fsdp: Annotated[
+        int, typer.Option(help="FSDP degree; -1 takes what TP and CP leave.")
+    ] = -1,
+    tp: Annotated[int, typer.Option(help="Tensor parallel degree.")] = 1,
+    cp: Annotated[int, typer.Option(help="Context parallel degree.")] = 1,
+    compile: Annotated[
+        bool, typer.Option("--compile", help="torch.compile each block.")
+    ] = False,
+    steps: Annotated[int, typer.Option(help="Training steps.")] = 5,
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare",
+            help=f"Run 1 process and the layout from one seed checkpoint; "
+            f"fail when a step's losses differ by more than {TOLERANCE:g}.",
+        ),
+    ] = False,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where logs and checkpoints go [default: outputs/rehearse/<model>]."
+        ),
+    ] = None,
+) -> None:
+    """Train the model briefly on CPU with torchtitan's own Trainer (gloo)."""
+    from .rehearsal import Layout, RehearsalError, run
+    from .rehearsal import compare as compare_layouts
+    from .render import recorded_answers
+
+    try:
+        answers = recorded_answers(model_dir)
+        config_file = model_dir / "train_configs" / config
+        if not config_file.is_file():
+            raise MytitanError(
+                f"{config_file} does not exist: pass --config with a file in "
+                f"{model_dir / 'train_configs'}"
+            )
+        if steps < 1:
+            raise MytitanError(f"--steps must be at least 1, got {steps}")
+        try:
+            layout = Layout(nproc=nproc, fsdp=fsdp, tp=tp, cp=cp, compile=compile)
+        except ValueError as error:
+            raise MytitanError(f"{error}: e.g. --nproc 2 --tp 2") from None
+    except MytitanError as error:
+        _fail(error)
+
+    package_depth = len(answers.get("models_package", "models").split("."))
+    project_root = model_dir.resolve().parents[package_depth]
+    workdir = workdir or Path("outputs") / "rehearse" / answers["model_name"]
+
+    def show(each: Layout, step) -> None:
+        typer.echo(f"{each.describe():>12}  step {step.step:3d}  loss {step.loss:.6f}")
+
+    try:
+        if compare:
+            typer.echo(
+                f"seed checkpoint, then 1 process and {layout.describe()}, {steps} steps"
+            )
+            result = compare_layouts(
+                config_file,
+                layout,
+                steps=steps,
+                workdir=workdir,
+                pythonpath=[project_root],
+                on_step=show,
+            )
+            typer.echo(f"max |loss diff| vs 1 process: {result.max_abs_diff:.3g}")
+            if result.max_abs_diff > TOLERANCE:
+                typer.echo(
+                    f"mytitan: error: {layout.describe()} differs from 1 process by more "
+                    f"than {TOLERANCE:g}: the parallel plan is wrong",
+                    err=True,
+                )
+                raise typer.Exit(1)
+        else:
+            run(
+                config_file,
+                layout,
+                steps=steps,
+                workdir=workdir,
+                pythonpath=[project_root],
+                on_step=lambda step: show(layout, step),
+            )
+    except RehearsalError as error:
+        typer.echo(f"mytitan: error: {error}", err=True)
+        raise typer.Exit(3) from None
+
+
+app.command("rehearse")(rehearse)
