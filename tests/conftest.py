@@ -8,9 +8,10 @@ from pathlib import Path
 import copier
 import pytest
 
+from mytitan_scaffold import registry
 from mytitan_scaffold.template_source import template_root
 
-from .variants import VARIANTS
+from .variants import VARIANTS, answers_of
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,8 +46,22 @@ def import_package(model_dir: Path, alias: str):
 
 
 @pytest.fixture(scope="session")
-def rendered_variants(tmp_path_factory) -> dict[str, Path]:
+def variants_project(tmp_path_factory) -> Path:
+    """A project folder whose `models` package holds every variant, registered."""
     root = tmp_path_factory.mktemp("variants")
-    return {
-        name: render_answers(root / name, answers) for name, answers in VARIANTS.items()
-    }
+    names = []
+    for variant in VARIANTS:
+        answers = answers_of(variant)
+        render_answers(root / "models" / answers["model_name"], answers)
+        names.append(answers["model_name"])
+    source = registry.new_registry_source(names[0])
+    for name in names[1:]:
+        source = registry.add_model(source, name)
+    (root / "models" / "__init__.py").write_text(source)
+    return root
+
+
+@pytest.fixture(scope="session")
+def rendered_variants(variants_project) -> dict[str, Path]:
+    models = variants_project / "models"
+    return {v: models / answers_of(v)["model_name"] for v in VARIANTS}

@@ -23,6 +23,8 @@ EXPECTED_FILES = {
     "infra/__init__.py",
     "infra/parallelize.py",
     "train_configs/debug_model.toml",
+    "tests/__init__.py",
+    "tests/test_model.py",
 }
 
 
@@ -151,3 +153,49 @@ def test_tomls_are_valid_torchtitan_job_configs(rendered_variants):
             tp = config.parallelism.tensor_parallel_degree
             flavor = import_package(model_dir, f"variant_{variant}").get_train_spec()
             assert flavor.model_args[config.model.flavor].n_kv_heads % tp == 0
+
+
+COUNTERPARTS = {
+    "default": "LlamaForCausalLM",
+    "llama_tied": "LlamaForCausalLM",
+    "qwen2_like": "Qwen2ForCausalLM",
+    "short_yarn_bias": "Qwen2ForCausalLM",
+    "qwen3_like": "Qwen3ForCausalLM",
+    "short_llama3_tied": "Qwen3ForCausalLM",
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_hf_counterpart(rendered_variants, variant):
+    package = import_package(rendered_variants[variant], f"variant_{variant}")
+    adapter_module = sys.modules[f"variant_{variant}.model.state_dict_adapter"]
+    assert adapter_module.HF_ARCHITECTURE == COUNTERPARTS.get(variant)
+    args = package.get_train_spec().model_args["debugmodel"]
+    if variant in COUNTERPARTS:
+        assert adapter_module.hf_config(args)["architectures"] == [
+            COUNTERPARTS[variant]
+        ]
+    else:
+        with pytest.raises(NotImplementedError, match="no transformers class"):
+            adapter_module.hf_config(args)
+
+
+def test_generated_tests_pass(variants_project, rendered_variants):
+    """Each package's own tests (forward/backward, parameter counts, round trip,
+    and HF parity both ways where transformers has the architecture) pass."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "models"],
+        cwd=variants_project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    expected = 0
+    for variant, model_dir in rendered_variants.items():
+        package = import_package(model_dir, f"variant_{variant}")
+        flavors = len(package.get_train_spec().model_args)
+        expected += 2 + flavors + (2 if variant in COUNTERPARTS else 0)
+    summary = result.stdout.strip().splitlines()[-1]
+    assert summary.startswith(f"{expected} passed"), result.stdout[-3000:]
+    assert "skipped" not in summary

@@ -1,7 +1,11 @@
 """Answer sets that together exercise every option the template renders.
 
 Each option value appears in at least one set; names are chosen to also cover
-the shortest and the longest model names (line lengths change with them).
+the shortest and the longest model names (line lengths change with them). The
+key is the model name unless the set names one. The sets with a transformers
+counterpart: default and llama_tied (Llama with Llama 3 RoPE), qwen2_like and
+short_yarn_bias (Qwen2: qkv bias), qwen3_like and short_llama3_tied (Qwen3:
+qk-norm, explicit head_dim, tying).
 """
 
 VARIANTS = {
@@ -30,6 +34,14 @@ VARIANTS = {
         "rope_theta": 1000000.0,
         "norm_eps": 1e-6,
     },
+    "llama_tied": {"weight_tying": True, "n_kv_heads": 4},
+    "qwen2_like": {
+        "qkv_bias": True,
+        "positional": "rope",
+        "rope_theta": 1000000.0,
+        "n_kv_heads": 2,
+        "weight_tying": True,
+    },
     "short_llama3_tied": {"model_name": "x", "qk_norm": True, "weight_tying": True},
     "short_yarn_bias": {
         "model_name": "y",
@@ -47,3 +59,7 @@ VARIANTS = {
         },
     },
 }
+
+
+def answers_of(variant: str) -> dict:
+    return {"model_name": variant, **VARIANTS[variant]}
