@@ -13,6 +13,7 @@ import typer
 from . import __version__
 from .answers import Question, load_data_file, parse_data_pairs, questions
 from .errors import MytitanError
+from .hf_import import answers_from_hf_config
 from .project import resolve_target
 
 app = typer.Typer(
@@ -91,6 +92,14 @@ def new(
     data_file: Annotated[
         Path | None, typer.Option("--data-file", help="A YAML file of answers.")
     ] = None,
+    from_hf: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-hf",
+            help="A Hugging Face config.json (llama, mistral, qwen2, qwen3): its "
+            "architecture and sizes become the answers and the main flavor.",
+        ),
+    ] = None,
     models_dir: Annotated[
         Path | None,
         typer.Option(
@@ -126,6 +135,8 @@ def new(
 
     try:
         answers: dict[str, Any] = {}
+        if from_hf is not None:
+            answers.update(answers_from_hf_config(from_hf))
         if data_file is not None:
             answers.update(load_data_file(data_file))
         answers.update(parse_data_pairs(data or []))
@@ -294,3 +305,55 @@ def rehearse(
 
 
 app.command("rehearse")(rehearse)
+
+
+# ------------------------------------------------------------------ hf-config
+def hf_config(
+    model_dir: Annotated[
+        Path, typer.Argument(help="A model folder made by `mytitan new`.")
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            help="Folder to write config.json into, e.g. an HF checkpoint "
+            "(checkpoint/step-N) saved with --checkpoint.last_save_in_hf."
+        ),
+    ],
+    flavor: Annotated[
+        str, typer.Option(help="Flavor whose sizes to write.")
+    ] = "debugmodel",
+) -> None:
+    """Write the config.json that lets transformers load this model's HF export."""
+    import json
+
+    from .model_package import load_model_package
+    from .render import recorded_answers
+
+    try:
+        answers = recorded_answers(model_dir)
+        package = load_model_package(model_dir)
+        flavors = package.get_train_spec().model_args
+        if flavor not in flavors:
+            raise MytitanError(
+                f"--flavor {flavor!r} is not a flavor of {answers['model_name']}: "
+                f"choose one of {', '.join(flavors)}"
+            )
+        adapter = sys.modules[f"{package.__name__}.model.state_dict_adapter"]
+        if not hasattr(adapter, "hf_config"):
+            raise MytitanError(
+                f"{model_dir} predates hf_config(): update it from the template first"
+            )
+        try:
+            config = adapter.hf_config(flavors[flavor])
+        except NotImplementedError as error:
+            raise MytitanError(f"{answers['model_name']}: {error}") from None
+        if output.exists() and not output.is_dir():
+            raise MytitanError(f"--output {output} is a file: pass a folder")
+    except MytitanError as error:
+        _fail(error)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    typer.echo(f"wrote {output / 'config.json'} ({config['architectures'][0]})")
+
+
+app.command("hf-config")(hf_config)

@@ -149,3 +149,77 @@ def test_rehearsal_error_carries_the_log_tail(tmp_path):
     with pytest.raises(RehearsalError, match="rehearsal failed"):
         # No models package on the path: torchtitan cannot find the model.
         run(config, Layout(), steps=1, workdir=tmp_path / "run")
+
+
+@pytest.mark.parametrize("project", ["default"], indirect=True)
+def test_hf_checkpoint_round_trip_through_the_trainer(project, tmp_path):
+    """torchtitan saves the seed in HF format through the adapter; transformers
+    loads it (with `mytitan hf-config`) to the same logits, and training from that
+    HF folder (`initial_load_in_hf`) repeats the baseline losses."""
+    import safetensors.torch
+    import torch
+    import transformers
+
+    from mytitan_scaffold.rehearsal import ensure_assets
+
+    from .conftest import import_package
+
+    folder = tmp_path / "hf"
+    run(
+        project.config,
+        Layout(),
+        steps=1,
+        workdir=tmp_path / "export",
+        pythonpath=[project.root],
+        extra_args=[
+            "--checkpoint.enable",
+            "--checkpoint.create_seed_checkpoint",
+            "--checkpoint.folder",
+            str(folder),
+            "--checkpoint.last_save_model_only",
+            "--checkpoint.last_save_in_hf",
+            "--checkpoint.export_dtype",
+            "float32",
+        ],
+    )
+    hf_dir = folder / "step-0"
+    assert (hf_dir / "model.safetensors.index.json").is_file()
+    result = CliRunner().invoke(
+        app, ["hf-config", str(project.model_dir), "--output", str(hf_dir)]
+    )
+    assert result.exit_code == 0, result.output
+
+    hf_model = transformers.AutoModelForCausalLM.from_pretrained(
+        hf_dir, dtype=torch.float32, attn_implementation="eager"
+    ).eval()
+    spec = import_package(project.model_dir, "hf_round_trip").get_train_spec()
+    args = spec.model_args["debugmodel"]
+    model = spec.model_cls(args).eval()
+    adapter = spec.state_dict_adapter(args, None)
+    weights = {}
+    for shard in hf_dir.glob("*.safetensors"):
+        weights.update(safetensors.torch.load_file(shard))
+    model.load_state_dict(adapter.from_hf(weights), strict=True)
+    tokens = torch.randint(0, args.vocab_size, (2, 32))
+    with torch.no_grad():
+        diff = (model(tokens) - hf_model(tokens).logits).abs().max().item()
+    assert diff <= 1e-4
+
+    # Train from the HF folder; it also needs the tokenizer there.
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (hf_dir / name).write_bytes((ensure_assets() / "tokenizer" / name).read_bytes())
+    losses = project.run(
+        Layout(),
+        "from-hf",
+        seed_checkpoint=None,
+        extra_args=[
+            "--checkpoint.enable",
+            "--checkpoint.initial_load_in_hf",
+            "--checkpoint.load_only",
+            "--checkpoint.folder",
+            str(tmp_path / "unused"),
+            "--model.hf_assets_path",
+            str(hf_dir),
+        ],
+    )
+    assert _max_diff(project.baseline, losses) <= TOLERANCE

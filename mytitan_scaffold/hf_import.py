@@ -1,0 +1,173 @@
+"""Answers from a Hugging Face config.json (`mytitan new NAME --from-hf config.json`).
+
+The HF sizes become the main flavor (plus the template's tiny debugmodel). Every
+field that changes the computation and that the template cannot express is
+reported by name; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import MytitanError
+
+SUPPORTED_MODEL_TYPES = ("llama", "mistral", "qwen2", "qwen3")
+_ROPE_TYPES = {"default": "rope", "llama3": "rope_llama3", "yarn": "rope_yarn"}
+# YaRN keys that alter the scaling beyond factor / beta_fast / beta_slow.
+_YARN_EXTRAS = ("attention_factor", "mscale", "mscale_all_dim")
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        config = json.loads(path.read_text())
+    except OSError as error:
+        raise MytitanError(
+            f"--from-hf {path}: cannot read it ({error.strerror})"
+        ) from None
+    except json.JSONDecodeError as error:
+        raise MytitanError(
+            f"--from-hf {path} is not valid JSON (line {error.lineno}): "
+            "pass a Hugging Face config.json"
+        ) from None
+    if not isinstance(config, dict):
+        raise MytitanError(f"--from-hf {path} must hold a JSON object")
+    return config
+
+
+def _rope(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(RoPE parameters, the unsupported ones), from either HF rope layout."""
+    params = dict(config.get("rope_parameters") or {})
+    legacy = config.get("rope_scaling") or {}
+    params = {**legacy, **params}
+    params.setdefault("rope_theta", config.get("rope_theta", 10000.0))
+    kind = params.get("rope_type", params.get("type", "default"))
+    unsupported = {}
+    if kind not in _ROPE_TYPES:
+        unsupported["rope_type"] = kind
+    if kind == "yarn":
+        for key in _YARN_EXTRAS:
+            if params.get(key) is not None:
+                unsupported[f"rope {key}"] = params[key]
+        if params.get("truncate", True) is not True:
+            unsupported["rope truncate"] = params["truncate"]
+    factor = params.get(
+        "partial_rotary_factor", config.get("partial_rotary_factor", 1.0)
+    )
+    if factor != 1.0:
+        unsupported["partial_rotary_factor"] = factor
+    params["rope_type"] = kind
+    return params, unsupported
+
+
+def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, Any]:
+    found = {}
+
+    def expect(key: str, allowed, default=None) -> None:
+        value = config.get(key, default)
+        if value not in allowed:
+            found[key] = value
+
+    expect("hidden_act", ("silu",), "silu")
+    expect("attention_dropout", (0, 0.0, None))
+    if "quantization_config" in config:
+        found["quantization_config"] = "present"
+    if model_type == "llama":
+        expect("attention_bias", (False, None))
+        expect("mlp_bias", (False, None))
+    if model_type == "mistral":
+        expect("sliding_window", (None,))  # sliding-window attention: not yet
+    if model_type in ("qwen2", "qwen3"):
+        expect("use_sliding_window", (False, None))
+    if model_type == "qwen3":
+        expect("attention_bias", (False, None))
+    layer_types = config.get("layer_types") or []
+    if any(kind != "full_attention" for kind in layer_types):
+        found["layer_types"] = sorted(set(layer_types))
+    return found
+
+
+def _flavor_name(nparams: int) -> str:
+    if nparams >= 10**9:
+        return f"{nparams / 10**9:.2g}B"
+    return f"{nparams / 10**6:.3g}M"
+
+
+def _nparams(answers: dict[str, Any]) -> int:
+    dim, heads, kv = answers["dim"], answers["n_heads"], answers["n_kv_heads"]
+    head_dim = answers["head_dim"] or dim // heads
+    attention = dim * head_dim * (2 * heads + 2 * kv)
+    attention += (heads + 2 * kv) * head_dim if answers["qkv_bias"] else 0
+    attention += 2 * head_dim if answers["qk_norm"] else 0
+    block = attention + 3 * dim * answers["ffn_hidden_dim"] + 2 * dim
+    embeddings = answers["vocab_size"] * dim * (1 if answers["weight_tying"] else 2)
+    return embeddings + answers["n_layers"] * block + dim
+
+
+def answers_from_hf_config(path: Path) -> dict[str, Any]:
+    """Template answers equal to the architecture of an HF config.json."""
+    config = _load(path)
+    model_type = config.get("model_type")
+    if model_type not in SUPPORTED_MODEL_TYPES:
+        raise MytitanError(
+            f"--from-hf {path}: model_type {model_type!r} is not supported: "
+            f"mytitan reads {', '.join(SUPPORTED_MODEL_TYPES)}"
+        )
+    missing = [
+        key
+        for key in (
+            "vocab_size",
+            "hidden_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+        )
+        if key not in config
+    ] + ([] if "intermediate_size" in config else ["intermediate_size"])
+    if missing:
+        raise MytitanError(f"--from-hf {path} lacks {', '.join(missing)}")
+    rope, rope_unsupported = _rope(config)
+    unsupported = {**_unsupported_fields(config, model_type), **rope_unsupported}
+    if unsupported:
+        listed = ", ".join(f"{key}={value!r}" for key, value in unsupported.items())
+        raise MytitanError(
+            f"--from-hf {path}: the template cannot express {listed}: "
+            "render the closest model without --from-hf and adapt it by hand"
+        )
+
+    dim, heads = config["hidden_size"], config["num_attention_heads"]
+    head_dim = config.get("head_dim") or dim // heads
+    answers: dict[str, Any] = {
+        "vocab_size": config["vocab_size"],
+        "dim": dim,
+        "n_layers": config["num_hidden_layers"],
+        "n_heads": heads,
+        "n_kv_heads": config.get("num_key_value_heads") or heads,
+        # Explicit only when it differs from dim // n_heads (as in Qwen3).
+        "head_dim": head_dim if head_dim * heads != dim else 0,
+        "qk_norm": model_type == "qwen3",
+        "qkv_bias": model_type == "qwen2",
+        "positional": _ROPE_TYPES[rope["rope_type"]],
+        "rope_theta": float(rope["rope_theta"]),
+        "max_seq_len": config.get("max_position_embeddings", 4096),
+        "norm": "rmsnorm",
+        "norm_eps": float(config.get("rms_norm_eps", 1e-6)),
+        "ffn": "swiglu",
+        "ffn_hidden_dim": config["intermediate_size"],
+        "weight_tying": bool(config.get("tie_word_embeddings", False)),
+        "extra_flavors": {},
+    }
+    if rope["rope_type"] in ("llama3", "yarn"):
+        original = int(rope["original_max_position_embeddings"])
+        # HF derives a missing factor from the two context lengths.
+        factor = rope.get("factor") or answers["max_seq_len"] / original
+        answers["rope_scaling_factor"] = float(factor)
+        answers["rope_original_max_seq_len"] = original
+    if rope["rope_type"] == "llama3":
+        answers["rope_low_freq_factor"] = float(rope.get("low_freq_factor", 1.0))
+        answers["rope_high_freq_factor"] = float(rope.get("high_freq_factor", 4.0))
+    if rope["rope_type"] == "yarn":
+        answers["rope_yarn_beta_fast"] = float(rope.get("beta_fast") or 32.0)
+        answers["rope_yarn_beta_slow"] = float(rope.get("beta_slow") or 1.0)
+    answers["flavor_name"] = _flavor_name(_nparams(answers))
+    return answers

@@ -1,0 +1,173 @@
+"""`mytitan new --from-hf`: HF configs become answers that rebuild the same model."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import transformers
+import yaml
+
+from mytitan_scaffold.hf_import import answers_from_hf_config
+
+from .conftest import import_package
+from .test_cli import mytitan, tree_hash
+
+CONFIGS = Path(__file__).parent / "data" / "hf_configs"
+CONFIG_NAMES = sorted(p.name for p in CONFIGS.glob("*.json"))
+
+
+def _hf_model(config: dict, device: str = "cpu") -> torch.nn.Module:
+    hf_config = transformers.AutoConfig.for_model(**config)
+    with torch.device(device):
+        return transformers.AutoModelForCausalLM.from_config(
+            hf_config, dtype=torch.float32, attn_implementation="eager"
+        )
+
+
+def _render(tmp_path: Path, config_path: Path, name: str):
+    result = mytitan(
+        "new", name, "--defaults", "--from-hf", str(config_path), cwd=tmp_path
+    )
+    assert result.exit_code == 0, result.output
+    model_dir = tmp_path / "models" / name
+    answers = yaml.safe_load((model_dir / ".copier-answers.yml").read_text())
+    package = import_package(model_dir, f"from_hf_{tmp_path.name}_{name}")
+    return package.get_train_spec(), answers
+
+
+@pytest.mark.parametrize("config_name", CONFIG_NAMES)
+def test_main_flavor_has_the_hf_models_parameters(tmp_path, config_name):
+    config = json.loads((CONFIGS / config_name).read_text())
+    spec, answers = _render(tmp_path, CONFIGS / config_name, "imported")
+    assert set(spec.model_args) == {"debugmodel", answers["flavor_name"]}
+    args = spec.model_args[answers["flavor_name"]]
+    with torch.device("meta"):
+        model = spec.model_cls(args)
+    ours = sum(p.numel() for p in model.parameters())
+    theirs = sum(p.numel() for p in _hf_model(config, "meta").parameters())
+    assert ours == theirs
+    assert args.get_nparams_and_flops(model, 2048)[0] == theirs
+
+
+def _tiny(config: dict) -> dict:
+    """The same architecture at toy sizes (RoPE settings, tying, biases kept)."""
+    heads, kv = (
+        4,
+        4 if config.get("num_key_value_heads") == config["num_attention_heads"] else 2,
+    )
+    tiny = dict(
+        config,
+        vocab_size=512,
+        hidden_size=64,
+        intermediate_size=160,
+        num_hidden_layers=2,
+        num_attention_heads=heads,
+        num_key_value_heads=kv,
+    )
+    # An explicit head_dim that differs from hidden // heads stays explicit.
+    explicit = (
+        config.get("head_dim")
+        and config["head_dim"] * config["num_attention_heads"] != config["hidden_size"]
+    )
+    tiny["head_dim"] = 32 if explicit else 16
+    return tiny
+
+
+@pytest.mark.parametrize("config_name", CONFIG_NAMES)
+def test_tiny_version_matches_transformers(tmp_path, config_name):
+    tiny = _tiny(json.loads((CONFIGS / config_name).read_text()))
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(tiny))
+    spec, answers = _render(tmp_path, path, "tiny")
+    args = spec.model_args[answers["flavor_name"]]
+    torch.manual_seed(0)
+    hf_model = _hf_model(tiny).eval()
+    model = spec.model_cls(args).eval()
+    adapter = spec.state_dict_adapter(args, None)
+    model.load_state_dict(adapter.from_hf(hf_model.state_dict()), strict=True)
+    tokens = torch.randint(0, tiny["vocab_size"], (2, 24))
+    with torch.no_grad():
+        diff = (model(tokens) - hf_model(tokens).logits).abs().max().item()
+    assert diff <= 1e-4
+
+
+def test_answers_for_qwen3():
+    answers = answers_from_hf_config(CONFIGS / "qwen3-0.6b.json")
+    assert answers["qk_norm"] and not answers["qkv_bias"]
+    assert answers["head_dim"] == 128 and answers["weight_tying"]
+    assert answers["positional"] == "rope" and answers["extra_flavors"] == {}
+    assert answers["flavor_name"] == "596M"
+
+
+def test_answers_for_llama_rope_scaling():
+    answers = answers_from_hf_config(CONFIGS / "llama-3.1-8b.json")
+    assert answers["positional"] == "rope_llama3"
+    assert answers["rope_scaling_factor"] == 8.0
+    assert answers["rope_original_max_seq_len"] == 8192
+    assert answers["head_dim"] == 0  # derived: dim // n_heads
+    assert answers["flavor_name"] == "8B"
+
+
+@pytest.mark.parametrize(
+    ("base", "changes", "named"),
+    [
+        ("mistral-7b-v0.3.json", {"sliding_window": 4096}, ["sliding_window=4096"]),
+        (
+            "llama-3.2-1b.json",
+            {
+                "attention_bias": True,
+                "rope_scaling": {"rope_type": "dynamic", "factor": 2.0},
+            },
+            ["attention_bias=True", "rope_type='dynamic'"],
+        ),
+        (
+            "qwen2.5-0.5b.json",
+            {"use_sliding_window": True},
+            ["use_sliding_window=True"],
+        ),
+        ("qwen3-0.6b.json", {"hidden_act": "gelu"}, ["hidden_act='gelu'"]),
+        (
+            "llama-3.2-1b.json",
+            {"quantization_config": {"bits": 4}},
+            ["quantization_config"],
+        ),
+        (
+            "llama-3.2-1b.json",
+            {"model_type": "gpt2"},
+            ["model_type 'gpt2' is not supported"],
+        ),
+    ],
+)
+def test_unsupported_features_are_refused_by_name(tmp_path, base, changes, named):
+    config = {**json.loads((CONFIGS / base).read_text()), **changes}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    before = tree_hash(tmp_path)
+    result = mytitan("new", "x", "--defaults", "--from-hf", str(path), cwd=tmp_path)
+    assert result.exit_code == 2
+    for text in named:
+        assert text in result.output
+    assert tree_hash(tmp_path) == before
+
+
+def test_flags_override_the_hf_answers(tmp_path):
+    result = mytitan(
+        "new",
+        "x",
+        "--defaults",
+        "--from-hf",
+        str(CONFIGS / "qwen3-0.6b.json"),
+        "--flavor-name",
+        "0.6B",
+        "--n-layers",
+        "4",
+        cwd=tmp_path,
+    )
+    assert result.exit_code == 0, result.output
+    answers = yaml.safe_load((tmp_path / "models/x/.copier-answers.yml").read_text())
+    assert (answers["flavor_name"], answers["n_layers"], answers["qk_norm"]) == (
+        "0.6B",
+        4,
+        True,
+    )
