@@ -1,5 +1,5 @@
 """`python -m mytitan_scaffold` is the `mytitan` command."""
 
-from .cli import app
+from .cli import run
 
-app(prog_name="mytitan")
+run()

@@ -4,11 +4,17 @@ trains it briefly on CPU with torchtitan's own Trainer."""
 from __future__ import annotations
 
 import inspect
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+try:  # typer >= 0.26 vendors click; its usage errors live there
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:
+    from click.exceptions import NoArgsIsHelpError, UsageError
 
 from . import __version__
 from .answers import Question, load_data_file, parse_data_pairs, questions
@@ -254,7 +260,9 @@ def rehearse(
                 f"{model_dir / 'train_configs'}"
             )
         if steps < 1:
-            raise MytitanError(f"--steps must be at least 1, got {steps}")
+            raise MytitanError(
+                f"--steps must be at least 1, got {steps}: e.g. --steps 5"
+            )
         try:
             layout = Layout(nproc=nproc, fsdp=fsdp, tp=tp, cp=cp, compile=compile)
         except ValueError as error:
@@ -357,3 +365,27 @@ def hf_config(
 
 
 app.command("hf-config")(hf_config)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def run() -> None:
+    """The `mytitan` command: usage mistakes get the same one-line errors, and
+    SIGTERM unwinds like Ctrl-C so that no half-written file stays behind."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        code = app(standalone_mode=False, prog_name="mytitan")
+    except NoArgsIsHelpError as error:
+        typer.echo(error.ctx.get_help())
+        code = 0
+    except UsageError as error:
+        command = error.ctx.command_path if error.ctx else "mytitan"
+        message = " ".join(error.format_message().split()).rstrip(".")
+        typer.echo(f"mytitan: error: {message}: see `{command} --help`", err=True)
+        code = 2
+    except (KeyboardInterrupt, typer.Abort):
+        typer.echo("mytitan: interrupted; nothing was changed", err=True)
+        code = 130
+    sys.exit(code or 0)

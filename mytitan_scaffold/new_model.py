@@ -11,14 +11,17 @@ from __future__ import annotations
 import difflib
 import os
 import shutil
+import signal
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import registry
 from .errors import MytitanError
-from .project import Target, check_writable, torchtitan_builtin_models
+from .project import Target, torchtitan_builtin_models
 from .render import render
 
 
@@ -62,16 +65,13 @@ def create_model(
     force: bool = False,
 ) -> Plan:
     """Render model `name` under `target`, register it, and say what was done."""
-    check_writable(target.models_dir)
     if target.registry_file.exists():
         # Fail on a broken registry before anything is rendered.
         registry.registered_names(
             target.registry_file.read_text(), str(target.registry_file)
         )
     answers = {**answers, "model_name": name, "models_package": target.models_package}
-    staging = Path(
-        tempfile.mkdtemp(prefix=".mytitan-", dir=_staging_parent(target.models_dir))
-    )
+    staging = _make_staging(target.models_dir)
     try:
         rendered = staging / "model"
         recorded = render(rendered, answers, interactive=interactive)
@@ -99,12 +99,36 @@ def create_model(
             answers=recorded,
         )
         if not dry_run:
-            _install(rendered, destination, staging)
-            if new_source != old_source:
-                _replace_file(target.registry_file, new_source)
+            # Both changes land, or (interrupted before this block) neither does.
+            with _signals_deferred():
+                _install(rendered, destination, staging)
+                if new_source != old_source:
+                    _replace_file(target.registry_file, new_source)
         return plan
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _make_staging(models_dir: Path) -> Path:
+    parent = _staging_parent(models_dir)
+    try:
+        return Path(tempfile.mkdtemp(prefix=".mytitan-", dir=parent))
+    except OSError as error:
+        raise MytitanError(
+            f"{parent} is not writable ({error.strerror}): fix its permissions "
+            "or pass another --models-dir"
+        ) from None
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM until the block is done (they are delivered after it)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _install(rendered: Path, destination: Path, staging: Path) -> None:

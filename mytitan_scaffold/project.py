@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,17 +51,6 @@ def resolve_target(
             f"--models-dir {models} is a file: pass a folder (it is created if missing)"
         )
     return Target(models, models_package or models.resolve().name, in_tree=False)
-
-
-def check_writable(path: Path) -> None:
-    """Refuse early when `path` (or the folder it would be created in) is read-only."""
-    existing = path
-    while not existing.exists():
-        existing = existing.parent
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise MytitanError(
-            f"{existing} is not writable: fix its permissions or pass another --models-dir"
-        )
 
 
 def torchtitan_builtin_models() -> frozenset[str]:

@@ -37,8 +37,6 @@ def render(destination: Path, answers: dict[str, Any], *, interactive: bool) -> 
             )
     except ValueError as error:
         raise MytitanError(_one_line(str(error))) from None
-    except KeyboardInterrupt:
-        raise
     return recorded_answers(destination)
 
 

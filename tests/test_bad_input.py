@@ -1,0 +1,263 @@
+"""The bad-input catalogue: every case exits non-zero with one line on stderr that
+names the problem and the fix, prints no traceback, and changes no file."""
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from mytitan_scaffold.cli import run
+
+from .test_cli import tree_hash
+
+CASES = {
+    # ------------------------------------------------------------ names
+    "keyword": (["new", "class"], "is a Python keyword"),
+    "keyword_import": (["new", "import"], "is a Python keyword"),
+    "shadows_stdlib": (["new", "os"], "shadows a Python"),
+    "shadows_typing": (["new", "typing"], "shadows a Python"),
+    "shadows_torch": (["new", "torch"], "shadows a Python, torch"),
+    "shadows_torchtitan_module": (["new", "attention"], "shadows"),
+    "torchtitan_builtin_model": (["new", "llama3"], "one of torchtitan's own models"),
+    "starts_with_digit": (["new", "1model"], "must start with a letter"),
+    "starts_with_underscore": (["new", "_model"], "must start with a letter"),
+    "dash": (["new", "my-model"], "e.g. my_model"),
+    "dot": (["new", "my.model"], "lower_snake_case"),
+    "slash": (["new", "a/b"], "lower_snake_case"),
+    "dotdot": (["new", ".."], "lower_snake_case"),
+    "parent_path": (["new", "../escape"], "lower_snake_case"),
+    "absolute_path": (["new", "/tmp/escape"], "lower_snake_case"),
+    "space": (["new", "my model"], "e.g. my_model"),
+    "uppercase": (["new", "MyModel"], "e.g. mymodel"),
+    "empty": (["new", ""], "model_name is empty"),
+    "too_long": (["new", "m" * 41], "longer than 40 characters"),
+    "existing_model": (["new", "demo"], "already exists"),
+    "existing_folder": (["new", "scratch"], "already exists"),
+    "bad_class_name": (["new", "x", "--model-class", "lower"], "not a PascalCase"),
+    "bad_models_package": (["new", "x", "--models-package", "a..b-c"], "dotted Python"),
+    # ------------------------------------------------------------ sizes
+    "dim_zero": (["new", "x", "--dim", "0"], "dim must be positive"),
+    "dim_negative": (["new", "x", "--dim", "-8"], "dim must be positive"),
+    "layers_zero": (["new", "x", "--n-layers", "0"], "n_layers must be positive"),
+    "heads_zero": (["new", "x", "--n-heads", "0"], "n_heads must be positive"),
+    "kv_heads_zero": (["new", "x", "--n-kv-heads", "0"], "n_kv_heads must be positive"),
+    "vocab_zero": (["new", "x", "--vocab-size", "0"], "vocab_size must be positive"),
+    "head_dim_negative": (["new", "x", "--head-dim", "-2"], "head_dim must be 0"),
+    "ffn_negative": (["new", "x", "--ffn-hidden-dim", "-1"], "ffn_hidden_dim must be"),
+    "multiple_of_zero": (["new", "x", "--multiple-of", "0"], "multiple_of must be"),
+    "multiplier_zero": (
+        ["new", "x", "--ffn-dim-multiplier", "0"],
+        "ffn_dim_multiplier",
+    ),
+    "norm_eps_zero": (["new", "x", "--norm-eps", "0"], "norm_eps must be positive"),
+    "max_seq_len_zero": (["new", "x", "--max-seq-len", "0"], "max_seq_len must be"),
+    "rope_theta_one": (["new", "x", "--rope-theta", "1"], "rope_theta must be greater"),
+    "rope_factor_below_one": (["new", "x", "--rope-scaling-factor", "0.5"], ">= 1"),
+    # ------------------------------------------------------------ divisibility
+    "heads_not_divisible_by_kv": (
+        ["new", "x", "--n-kv-heads", "5"],
+        "not divisible by n_kv_heads 5",
+    ),
+    "dim_not_divisible_by_heads": (
+        ["new", "x", "--dim", "1000", "--n-heads", "24", "--n-kv-heads", "8"],
+        "not divisible by n_heads 24",
+    ),
+    "odd_head_dim_with_rope": (
+        ["new", "x", "--dim", "96", "--n-heads", "32", "--n-kv-heads", "8"],
+        "odd but RoPE",
+    ),
+    "odd_explicit_head_dim": (["new", "x", "--head-dim", "33"], "odd but RoPE"),
+    "llama3_freq_factors": (
+        ["new", "x", "--rope-high-freq-factor", "0.5"],
+        "must be greater than rope_low_freq_factor",
+    ),
+    "yarn_betas": (
+        ["new", "x", "--positional", "rope_yarn", "--rope-yarn-beta-slow", "64"],
+        "must be below rope_yarn_beta_fast",
+    ),
+    "extra_flavor_divisibility": (
+        ["new", "x", "-d", "extra_flavors={big: {n_heads: 30}}"],
+        "not divisible by n_kv_heads",
+    ),
+    "extra_flavor_unknown_key": (
+        ["new", "x", "-d", "extra_flavors={big: {width: 3}}"],
+        "unknown keys width",
+    ),
+    "extra_flavor_name_clash": (
+        ["new", "x", "-d", "extra_flavors={debugmodel: {dim: 512}}"],
+        "already used",
+    ),
+    "extra_flavors_not_mapping": (
+        ["new", "x", "-d", "extra_flavors=[1, 2]"],
+        "must be a mapping",
+    ),
+    "extra_flavor_mixes_ffn_rules": (
+        ["new", "x", "-d", "extra_flavors={big: {ffn_hidden_dim: 512}}"],
+        "for every flavor or for none",
+    ),
+    # ------------------------------------------------------------ choices and values
+    "unknown_positional": (
+        ["new", "x", "--positional", "alibi"],
+        "Invalid choice for 'positional'",
+    ),
+    "unknown_norm": (["new", "x", "--norm", "batchnorm"], "Invalid choice for 'norm'"),
+    "unknown_ffn": (["new", "x", "--ffn", "relu"], "Invalid choice for 'ffn'"),
+    "flag_not_an_int": (["new", "x", "--dim", "abc"], "Invalid value for '--dim'"),
+    "unknown_flag": (["new", "x", "--width", "3"], "No such option: --width"),
+    # ------------------------------------------------------------ --data and --data-file
+    "data_unknown_key": (["new", "x", "-d", "dimm=3"], "did you mean dim?"),
+    "data_without_equals": (["new", "x", "-d", "dim"], "is not KEY=VALUE"),
+    "data_bad_int": (["new", "x", "-d", "n_layers=many"], "n_layers takes an integer"),
+    "data_bad_bool": (
+        ["new", "x", "-d", "qk_norm=maybe"],
+        "qk_norm takes true or false",
+    ),
+    "data_bad_yaml": (["new", "x", "-d", "extra_flavors={a: [}"], "takes a YAML value"),
+    "data_file_missing": (["new", "x", "--data-file", "nope.yml"], "cannot read it"),
+    "data_file_malformed": (
+        ["new", "x", "--data-file", "broken.yml"],
+        "is not valid YAML at line",
+    ),
+    "data_file_not_mapping": (
+        ["new", "x", "--data-file", "list.yml"],
+        "must be a KEY: VALUE mapping",
+    ),
+    "data_file_unknown_key": (
+        ["new", "x", "--data-file", "unknown.yml"],
+        "unknown answer 'widht'",
+    ),
+    "data_file_python_tag": (
+        ["new", "x", "--data-file", "evil.yml"],
+        "is not valid YAML",
+    ),
+    # ------------------------------------------------------------ places
+    "models_dir_is_a_file": (
+        ["new", "x", "--models-dir", "notes/readme.txt"],
+        "is a file",
+    ),
+    "models_dir_not_writable": (
+        ["new", "x", "--models-dir", "LOCKED"],
+        "is not writable",
+    ),
+    "registry_syntax_error": (
+        ["new", "x", "--models-dir", "broken_models"],
+        "syntax error",
+    ),
+    "registry_unknown_shape": (
+        ["new", "x", "--models-dir", "odd_models"],
+        "is not frozenset",
+    ),
+    "not_a_torchtitan_checkout": (
+        ["new", "x", "--torchtitan-root", "notes"],
+        "is not a torchtitan checkout",
+    ),
+    "both_targets": (
+        ["new", "x", "--models-dir", "m", "--torchtitan-root", "notes"],
+        "exclude each other",
+    ),
+    "from_hf_missing": (["new", "x", "--from-hf", "nope.json"], "cannot read it"),
+    "from_hf_not_json": (["new", "x", "--from-hf", "broken.yml"], "is not valid JSON"),
+    "from_hf_unsupported": (
+        ["new", "x", "--from-hf", "sliding.json"],
+        "sliding_window=4096",
+    ),
+    # ------------------------------------------------------------ other commands
+    "rehearse_not_a_model": (["rehearse", "notes"], "has no .copier-answers.yml"),
+    "rehearse_missing_config": (
+        ["rehearse", "models/demo", "--config", "nope.toml"],
+        "does not exist",
+    ),
+    "rehearse_bad_layout": (
+        ["rehearse", "models/demo", "--nproc", "2", "--tp", "3"],
+        "must equal nproc",
+    ),
+    "rehearse_bad_steps": (
+        ["rehearse", "models/demo", "--steps", "0"],
+        "--steps must be at least 1",
+    ),
+    "hf_config_unknown_flavor": (
+        ["hf-config", "models/demo", "--output", "out", "--flavor", "3B"],
+        "is not a flavor",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def base_project(tmp_path_factory) -> Path:
+    """A project with one model, notes, answer files and odd registries."""
+    root = tmp_path_factory.mktemp("base")
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        with pytest.raises(SystemExit) as done:
+            sys.argv = ["mytitan", "new", "demo", "--defaults"]
+            run()
+        assert done.value.code == 0
+    finally:
+        os.chdir(old)
+    (root / "notes").mkdir()
+    (root / "notes" / "readme.txt").write_text("notes\n")
+    (root / "models" / "scratch").mkdir()
+    (root / "models" / "scratch" / "idea.txt").write_text("not a model\n")
+    (root / "broken.yml").write_text("dim: [1, 2\n")
+    (root / "list.yml").write_text("- dim\n- 3\n")
+    (root / "unknown.yml").write_text("widht: 3\n")
+    (root / "evil.yml").write_text(
+        "dim: !!python/object/apply:os.system ['touch pwned']\n"
+    )
+    (root / "broken_models").mkdir()
+    (root / "broken_models" / "__init__.py").write_text(
+        "_supported_models = frozenset([\n"
+    )
+    (root / "odd_models").mkdir()
+    (root / "odd_models" / "__init__.py").write_text("_supported_models = set(NAMES)\n")
+    sliding = {
+        "model_type": "mistral",
+        "vocab_size": 32000,
+        "hidden_size": 256,
+        "intermediate_size": 512,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "sliding_window": 4096,
+    }
+    (root / "sliding.json").write_text(json.dumps(sliding))
+    return root
+
+
+def _locked_dir(root: Path) -> str:
+    """A folder this process cannot create files in (root ignores permission bits)."""
+    if os.geteuid() == 0:
+        return "/proc/mytitan/models"
+    locked = root / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    return str(locked / "models")
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input(base_project, tmp_path, monkeypatch, capsys, case):
+    args, expected = CASES[case]
+    project = tmp_path / "project"
+    shutil.copytree(base_project, project)
+    args = [_locked_dir(project) if a == "LOCKED" else a for a in args]
+    if args[0] == "new":
+        args.append("--defaults")
+    before = tree_hash(project)
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(sys, "argv", ["mytitan", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        run()
+    out, err = capsys.readouterr()
+    assert exit_info.value.code not in (0, None), out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("mytitan: error: ")
+    assert expected in lines[0], lines[0]
+    # The message names the problem, then the fix after a colon.
+    assert ": " in lines[0].removeprefix("mytitan: error: ")
+    assert "Traceback" not in out + err
+    assert tree_hash(project) == before
+    assert not (project / "pwned").exists()
