@@ -1,0 +1,160 @@
+"""Property tests over the answer space, against plain copier (copier.yml's rules).
+
+Every valid answer set renders Python that compiles and is ruff clean; every
+invalid one is refused by a validator with nothing written. The default budget
+keeps the suite fast; `pytest -m exhaustive` runs many more examples.
+"""
+
+import py_compile
+import subprocess
+import sys
+import warnings
+
+import copier
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mytitan_scaffold.template_source import template_root
+
+FAST = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+EXHAUSTIVE = settings(
+    max_examples=300, deadline=None, suppress_health_check=list(HealthCheck)
+)
+
+
+@st.composite
+def valid_answers(draw):
+    kv = draw(st.sampled_from([1, 2, 4, 8]))
+    heads = kv * draw(st.sampled_from([1, 2, 4]))
+    explicit_head_dim = draw(st.booleans())
+    head_dim = draw(st.sampled_from([16, 32, 64, 128])) if explicit_head_dim else 0
+    dim = (
+        heads * draw(st.sampled_from([16, 32, 64]))
+        if not head_dim
+        else draw(st.integers(1, 64)) * 64
+    )
+    explicit_ffn = draw(st.booleans())
+    answers = {
+        "model_name": "zz" + draw(st.from_regex(r"[a-z0-9_]{0,12}", fullmatch=True)),
+        "vocab_size": draw(st.integers(256, 200_000)),
+        "dim": dim,
+        "n_layers": draw(st.integers(1, 64)),
+        "n_heads": heads,
+        "n_kv_heads": kv,
+        "head_dim": head_dim,
+        "qk_norm": draw(st.booleans()),
+        "qkv_bias": draw(st.booleans()),
+        "positional": draw(
+            st.sampled_from(["rope", "rope_llama3", "rope_yarn", "none"])
+        ),
+        "norm": draw(st.sampled_from(["rmsnorm", "layernorm"])),
+        "ffn": draw(st.sampled_from(["swiglu", "geglu", "gelu"])),
+        "ffn_hidden_dim": draw(st.integers(1, 256)) * 32 if explicit_ffn else 0,
+        "weight_tying": draw(st.booleans()),
+        "max_seq_len": draw(st.sampled_from([2048, 8192, 131072])),
+    }
+    extra = {}
+    if draw(st.booleans()):
+        extra["Big"] = {"n_layers": draw(st.integers(1, 128)), "dim": dim * 2}
+        if head_dim:
+            extra["Big"]["head_dim"] = head_dim
+        if explicit_ffn:
+            extra["Big"]["ffn_hidden_dim"] = answers["ffn_hidden_dim"] * 2
+    answers["extra_flavors"] = extra
+    return answers
+
+
+def _render(destination, answers):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        copier.run_copy(
+            str(template_root()),
+            str(destination),
+            data=answers,
+            defaults=True,
+            quiet=True,
+            vcs_ref="HEAD",
+        )
+
+
+def _check_valid(tmp_path_factory, answers):
+    destination = tmp_path_factory.mktemp("valid") / answers["model_name"]
+    _render(destination, answers)
+    for path in destination.rglob("*.py"):
+        py_compile.compile(str(path), doraise=True)
+    for command in (["format", "--check"], ["check", "--no-cache"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "--isolated", "."],
+            cwd=destination,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, (answers, result.stdout)
+
+
+@FAST
+@given(answers=valid_answers())
+def test_valid_answers_render_clean_code(tmp_path_factory, answers):
+    _check_valid(tmp_path_factory, answers)
+
+
+@pytest.mark.exhaustive
+@EXHAUSTIVE
+@given(answers=valid_answers())
+def test_valid_answers_render_clean_code_exhaustive(tmp_path_factory, answers):
+    _check_valid(tmp_path_factory, answers)
+
+
+def _expected_valid(a) -> bool:
+    """An independent statement of the head-shape rules, as the oracle."""
+    if min(a["dim"], a["n_heads"], a["n_kv_heads"]) < 1 or a["head_dim"] < 0:
+        return False
+    if a["n_heads"] % a["n_kv_heads"] or (
+        not a["head_dim"] and a["dim"] % a["n_heads"]
+    ):
+        return False
+    return (
+        a["positional"] == "none"
+        or (a["head_dim"] or a["dim"] // a["n_heads"]) % 2 == 0
+    )
+
+
+shapes = st.fixed_dictionaries(
+    {
+        "model_name": st.just("shape"),
+        "dim": st.integers(-4, 96),
+        "n_heads": st.integers(-1, 12),
+        "n_kv_heads": st.integers(-1, 12),
+        "head_dim": st.integers(-2, 40),
+        "positional": st.sampled_from(["rope", "none"]),
+        "extra_flavors": st.just({}),
+    }
+)
+
+
+def _check_shape(tmp_path_factory, answers):
+    destination = tmp_path_factory.mktemp("shape") / "shape"
+    if _expected_valid(answers):
+        _render(destination, answers)
+        assert (destination / "model" / "model.py").is_file()
+    else:
+        with pytest.raises(ValueError):
+            _render(destination, answers)
+        assert not destination.exists()
+
+
+@FAST
+@given(answers=shapes)
+def test_head_shapes_are_accepted_exactly_when_valid(tmp_path_factory, answers):
+    _check_shape(tmp_path_factory, answers)
+
+
+@pytest.mark.exhaustive
+@EXHAUSTIVE
+@given(answers=shapes)
+def test_head_shapes_are_accepted_exactly_when_valid_exhaustive(
+    tmp_path_factory, answers
+):
+    _check_shape(tmp_path_factory, answers)
