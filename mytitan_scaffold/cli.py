@@ -367,6 +367,83 @@ def hf_config(
 app.command("hf-config")(hf_config)
 
 
+# ------------------------------------------------------------------ update
+def update(
+    model_dir: Annotated[
+        Path | None, typer.Argument(help="A model folder made by `mytitan new`.")
+    ] = None,
+    all_models: Annotated[
+        bool, typer.Option("--all", help="Update every model in --models-dir.")
+    ] = False,
+    models_dir: Annotated[
+        Path, typer.Option("--models-dir", help="Folder of the models, for --all.")
+    ] = Path("models"),
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--data",
+            "-d",
+            help="Change an answer: KEY=VALUE (repeatable).",
+            metavar="KEY=VALUE",
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            help="Template version (git tag) to update to [default: this mytitan's]."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the changes the update would make; write nothing."
+        ),
+    ] = False,
+) -> None:
+    """Merge template changes (and changed answers) into rendered models, keeping your edits."""
+    from .update import CONFLICT_EXIT_CODE, model_dirs, update_model
+
+    try:
+        if (model_dir is None) == (not all_models):
+            raise MytitanError(
+                "pass one MODEL_DIR or --all (with --models-dir): e.g. mytitan update models/demo"
+            )
+        targets = model_dirs(models_dir) if all_models else [model_dir]
+        if not targets:
+            raise MytitanError(
+                f"{models_dir} holds no rendered model: pass the folder with your models"
+            )
+        answers = parse_data_pairs(data or [])
+        results = [update_model(t, answers, to=to, dry_run=dry_run) for t in targets]
+    except MytitanError as error:
+        _fail(error)
+    conflicted = False
+    for result in results:
+        verb = "would update" if dry_run else "updated"
+        typer.echo(
+            f"{verb} {result.model_dir}: {result.from_version} -> {result.to_version}"
+        )
+        if dry_run and result.diff:
+            typer.echo(result.diff.rstrip("\n"))
+        if result.registry_restored:
+            typer.echo(
+                f"  restored {result.model_dir.name} in {result.model_dir.parent / '__init__.py'}"
+            )
+        for path in result.conflicts:
+            typer.echo(f"  conflict: {path}")
+        conflicted = conflicted or bool(result.conflicts)
+    if conflicted:
+        typer.echo(
+            "mytitan: error: conflicts are marked inline (<<<<<<< / >>>>>>>): resolve "
+            "them, then commit",
+            err=True,
+        )
+        raise typer.Exit(CONFLICT_EXIT_CODE)
+
+
+app.command("update")(update)
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import registry
+from .atomic import replace_file
 from .errors import MytitanError
 from .project import Target, torchtitan_builtin_models
 from .render import render
@@ -103,7 +104,7 @@ def create_model(
             with _signals_deferred():
                 _install(rendered, destination, staging)
                 if new_source != old_source:
-                    _replace_file(target.registry_file, new_source)
+                    replace_file(target.registry_file, new_source)
         return plan
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -137,27 +138,6 @@ def _install(rendered: Path, destination: Path, staging: Path) -> None:
         # --force: swap the old folder out with one rename; it dies with staging.
         os.replace(destination, staging / "replaced")
     os.replace(rendered, destination)
-
-
-def _replace_file(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        if path.exists():
-            shutil.copymode(path, tmp)
-        else:
-            os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _diff(old: str, new: str, path: Path) -> str:

@@ -10,7 +10,7 @@ import copier
 import yaml
 
 from .errors import MytitanError
-from .template_source import template_root
+from .template_history import render_source
 
 
 def render(destination: Path, answers: dict[str, Any], *, interactive: bool) -> dict:
@@ -19,14 +19,12 @@ def render(destination: Path, answers: dict[str, Any], *, interactive: bool) -> 
     Copier's validators (copier.yml) reject bad answers with a ValueError whose
     message says what is wrong and how to fix it.
     """
-    root = template_root()
-    # In a source checkout, render the working tree rather than the latest tag.
-    vcs_ref = "HEAD" if (root / ".git").exists() else None
+    src, vcs_ref = render_source()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # copier warns about a dirty checkout
             copier.run_copy(
-                str(root),
+                src,
                 str(destination),
                 data=answers,
                 defaults=not interactive,

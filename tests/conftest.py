@@ -1,6 +1,7 @@
 """Shared fixtures: rendered variants (once per session) and a loader for them."""
 
 import importlib.util
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -14,6 +15,19 @@ from mytitan_scaffold.template_source import template_root
 from .variants import VARIANTS, answers_of
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    """Keep the template history and rehearsal assets of the tests out of ~/.cache."""
+    path = tmp_path_factory.mktemp("mytitan-cache")
+    previous = os.environ.get("MYTITAN_CACHE_DIR")
+    os.environ["MYTITAN_CACHE_DIR"] = str(path)
+    yield path
+    if previous is None:
+        del os.environ["MYTITAN_CACHE_DIR"]
+    else:
+        os.environ["MYTITAN_CACHE_DIR"] = previous
 
 
 def render_answers(destination: Path, answers: dict) -> Path:

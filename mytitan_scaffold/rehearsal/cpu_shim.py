@@ -15,6 +15,7 @@ import os
 import platform
 import resource
 import sys
+import time
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -54,6 +55,11 @@ def _patch_method(owner: Any, name: str, make: Callable[[Callable], Callable]) -
     setattr(owner, name, replacement)
 
 
+def _peak_rss_bytes() -> int:
+    # ru_maxrss is in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 class CpuDeviceModule:
     """`torch.cpu` plus the `torch.cuda`-style calls torchtitan makes on its device module."""
 
@@ -81,7 +87,7 @@ class CpuDeviceModule:
     @staticmethod
     def memory_stats(device: torch.device | str | None = None) -> dict[str, int]:
         # The metrics' memory column shows the process's peak resident memory.
-        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        peak_rss = _peak_rss_bytes()
         return {"active_bytes.all.peak": peak_rss, "reserved_bytes.all.peak": peak_rss}
 
     @staticmethod
@@ -320,6 +326,9 @@ def record_losses() -> None:
                     "step": step,
                     "loss": float(global_avg_loss),
                     "grad_norm": float(grad_norm),
+                    # For benchmarks: step times are differences of `time`.
+                    "time": time.perf_counter(),
+                    "peak_rss": _peak_rss_bytes(),
                 }
                 with open(path, "a", encoding="utf-8") as f:
                     f.write(json.dumps(record) + "\n")

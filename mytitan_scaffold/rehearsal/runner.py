@@ -49,6 +49,10 @@ class StepLoss:
     step: int
     loss: float
     grad_norm: float
+    # time.perf_counter() when the step was logged, and the peak RSS then (bytes);
+    # 0 in logs written before these fields existed.
+    time: float = 0.0
+    peak_rss: int = 0
 
 
 StepCallback = Callable[[StepLoss], None]
