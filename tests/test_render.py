@@ -25,6 +25,8 @@ EXPECTED_FILES = {
     "train_configs/debug_model.toml",
     "tests/__init__.py",
     "tests/test_model.py",
+    "launch/torchrun.sh",
+    "launch/slurm.sbatch",
 }
 
 

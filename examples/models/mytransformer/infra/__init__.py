@@ -1,0 +1,3 @@
+from .parallelize import parallelize_mytransformer
+
+__all__ = ["parallelize_mytransformer"]

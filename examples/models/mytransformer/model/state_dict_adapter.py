@@ -1,0 +1,129 @@
+"""Convert Mytransformer state dicts to and from Hugging Face's Llama-family names."""
+
+from typing import Any
+
+import torch
+from torchtitan.protocols.state_dict_adapter import StateDictAdapter
+
+from .config import MytransformerModelArgs
+
+# torchtitan name -> Hugging Face name, for the keys outside the blocks.
+_TOP_LEVEL_KEYS = {
+    "tok_embeddings.weight": "model.embed_tokens.weight",
+    "norm.weight": "model.norm.weight",
+    "output.weight": "lm_head.weight",
+}
+
+# torchtitan name -> Hugging Face name, inside block `layers.<i>` / `model.layers.<i>`.
+_BLOCK_KEYS = {
+    "attention.wq.weight": "self_attn.q_proj.weight",
+    "attention.wk.weight": "self_attn.k_proj.weight",
+    "attention.wv.weight": "self_attn.v_proj.weight",
+    "attention.wo.weight": "self_attn.o_proj.weight",
+    "attention.q_norm.weight": "self_attn.q_norm.weight",
+    "attention.k_norm.weight": "self_attn.k_norm.weight",
+    "feed_forward.w1.weight": "mlp.gate_proj.weight",
+    "feed_forward.w3.weight": "mlp.up_proj.weight",
+    "feed_forward.w2.weight": "mlp.down_proj.weight",
+    "attention_norm.weight": "input_layernorm.weight",
+    "ffn_norm.weight": "post_attention_layernorm.weight",
+}
+
+
+def _interleaved_to_halves(w: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """Reorder each head's rows from RoPE pairs (x0, y0, x1, y1, ...) to (x0, x1, ..., y0, y1, ...)."""
+    return w.reshape(n_heads, -1, 2, *w.shape[1:]).transpose(1, 2).reshape(w.shape)
+
+
+def _halves_to_interleaved(w: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """Inverse of `_interleaved_to_halves`."""
+    return w.reshape(n_heads, 2, -1, *w.shape[1:]).transpose(1, 2).reshape(w.shape)
+
+
+# The transformers class that has this exact architecture.
+HF_ARCHITECTURE = "Qwen3ForCausalLM"
+
+
+def hf_config(
+    model_args: MytransformerModelArgs,
+) -> dict[str, Any]:
+    """config.json that makes `Qwen3ForCausalLM` load weights from `to_hf`."""
+    return {
+        "architectures": [HF_ARCHITECTURE],
+        "model_type": "qwen3",
+        "vocab_size": model_args.vocab_size,
+        "hidden_size": model_args.dim,
+        "intermediate_size": model_args.ffn_hidden_dim,
+        "num_hidden_layers": model_args.n_layers,
+        "num_attention_heads": model_args.n_heads,
+        "num_key_value_heads": model_args.n_kv_heads,
+        "head_dim": model_args.head_dim,
+        "hidden_act": "silu",
+        "max_position_embeddings": model_args.max_seq_len,
+        "rms_norm_eps": model_args.norm_eps,
+        "rope_theta": model_args.rope_theta,
+        "rope_scaling": {
+            "rope_type": "llama3",
+            "factor": model_args.rope_scaling_factor,
+            "low_freq_factor": model_args.rope_low_freq_factor,
+            "high_freq_factor": model_args.rope_high_freq_factor,
+            "original_max_position_embeddings": model_args.rope_original_max_seq_len,
+        },
+        "attention_bias": False,
+        "use_sliding_window": False,
+        "tie_word_embeddings": False,
+    }
+
+
+class MytransformerStateDictAdapter(StateDictAdapter):
+    def __init__(
+        self,
+        model_args: MytransformerModelArgs,
+        hf_assets_path: str | None,
+    ):
+        super().__init__(model_args, hf_assets_path)
+        self.model_args = model_args
+        self.from_hf_map = {hf: tt for tt, hf in _TOP_LEVEL_KEYS.items()}
+        self.from_hf_block_map = {hf: tt for tt, hf in _BLOCK_KEYS.items()}
+        # Heads whose rows RoPE rotates; norms over one head rotate as one head.
+        self.rotary_heads = {
+            "attention.wq.weight": model_args.n_heads,
+            "attention.wk.weight": model_args.n_kv_heads,
+            "attention.q_norm.weight": 1,
+            "attention.k_norm.weight": 1,
+        }
+
+    def to_hf(self, state_dict: dict[str, Any]) -> dict[str, Any]:
+        hf_state_dict = {}
+        for key, value in state_dict.items():
+            if key.startswith("layers."):
+                _, layer, name = key.split(".", 2)
+                if name not in _BLOCK_KEYS:
+                    raise KeyError(f"no Hugging Face name for {key!r}")
+                if name in self.rotary_heads:
+                    value = _interleaved_to_halves(value, self.rotary_heads[name])
+                hf_state_dict[f"model.layers.{layer}.{_BLOCK_KEYS[name]}"] = value
+            elif key in _TOP_LEVEL_KEYS:
+                hf_state_dict[_TOP_LEVEL_KEYS[key]] = value
+            else:
+                raise KeyError(f"no Hugging Face name for {key!r}")
+        return hf_state_dict
+
+    def from_hf(self, hf_state_dict: dict[str, Any]) -> dict[str, Any]:
+        state_dict = {}
+        for hf_key, value in hf_state_dict.items():
+            if hf_key.startswith("model.layers."):
+                layer, hf_name = hf_key.removeprefix("model.layers.").split(".", 1)
+                if hf_name.endswith("rotary_emb.inv_freq"):
+                    continue  # a buffer some checkpoints carry; recomputed here
+                if hf_name not in self.from_hf_block_map:
+                    raise KeyError(f"unexpected Hugging Face key {hf_key!r}")
+                name = self.from_hf_block_map[hf_name]
+                if name in self.rotary_heads:
+                    value = _halves_to_interleaved(value, self.rotary_heads[name])
+                state_dict[f"layers.{layer}.{name}"] = value
+            elif hf_key in self.from_hf_map:
+                state_dict[self.from_hf_map[hf_key]] = value
+            else:
+                raise KeyError(f"unexpected Hugging Face key {hf_key!r}")
+        return state_dict

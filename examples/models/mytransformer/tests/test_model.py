@@ -1,0 +1,100 @@
+"""Checks that travel with the Mytransformer model; keep them passing as you edit it.
+
+Run from the folder that holds `models/`:
+    python -m pytest models/mytransformer/tests
+"""
+
+import pytest
+import torch
+
+from .. import get_train_spec
+from ..model.state_dict_adapter import hf_config
+
+SPEC = get_train_spec()
+ARGS = SPEC.model_args["debugmodel"]
+# fp32 on CPU: both implementations agree far below this.
+TOLERANCE = 1e-4
+
+
+def _model(seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    model = SPEC.model_cls(ARGS)
+    with torch.no_grad():
+        model.init_weights()
+    return model.eval()
+
+
+def _tokens(seqlen: int = 16) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(0)
+    return torch.randint(0, ARGS.vocab_size, (2, seqlen), generator=generator)
+
+
+def test_forward_backward():
+    model = _model().train()
+    tokens = _tokens()
+    logits = model(tokens)
+    assert logits.shape == (*tokens.shape, ARGS.vocab_size)
+    loss = torch.nn.functional.cross_entropy(
+        logits[:, :-1].flatten(0, 1), tokens[:, 1:].flatten()
+    )
+    loss.backward()
+    assert torch.isfinite(loss)
+    for name, param in model.named_parameters():
+        assert param.grad is not None and torch.isfinite(param.grad).all(), name
+
+
+@pytest.mark.parametrize("flavor", sorted(SPEC.model_args))
+def test_parameter_count_matches_config(flavor):
+    args = SPEC.model_args[flavor]
+    with torch.device("meta"):
+        model = SPEC.model_cls(args)
+    nparams, _ = args.get_nparams_and_flops(model, seq_len=2048)
+    assert nparams == sum(p.numel() for p in model.parameters())
+
+
+def test_state_dict_adapter_round_trip():
+    state_dict = _model().state_dict()
+    adapter = SPEC.state_dict_adapter(ARGS, None)
+    back = adapter.from_hf(adapter.to_hf(state_dict))
+    assert back.keys() == state_dict.keys()
+    for key, value in state_dict.items():
+        assert torch.equal(back[key], value), key
+
+
+transformers = pytest.importorskip(
+    "transformers", reason="HF parity needs transformers"
+)
+
+
+def _hf_model(seed: int = 1) -> torch.nn.Module:
+    config = transformers.AutoConfig.for_model(**hf_config(ARGS))
+    torch.manual_seed(seed)
+    model = transformers.AutoModelForCausalLM.from_config(
+        config, dtype=torch.float32, attn_implementation="eager"
+    )
+    return model.eval()
+
+
+def _max_logit_diff(model: torch.nn.Module, hf_model: torch.nn.Module) -> float:
+    tokens = _tokens()
+    with torch.no_grad():
+        return (model(tokens) - hf_model(tokens).logits).abs().max().item()
+
+
+def test_loads_hugging_face_weights_with_equal_logits():
+    hf_model = _hf_model()
+    adapter = SPEC.state_dict_adapter(ARGS, None)
+    model = _model(seed=2)
+    # strict: a key missing or unexpected on either side fails with its name.
+    model.load_state_dict(adapter.from_hf(hf_model.state_dict()), strict=True)
+    assert _max_logit_diff(model, hf_model) <= TOLERANCE
+
+
+def test_exports_weights_hugging_face_loads_with_equal_logits():
+    model = _model()
+    adapter = SPEC.state_dict_adapter(ARGS, None)
+    hf_model = _hf_model()
+    result = hf_model.load_state_dict(adapter.to_hf(model.state_dict()), strict=False)
+    assert not result.missing_keys, result.missing_keys
+    assert not result.unexpected_keys, result.unexpected_keys
+    assert _max_logit_diff(model, hf_model) <= TOLERANCE
