@@ -1,0 +1,73 @@
+"""Combinations of the template's options: the full matrix, and a pairwise-covering
+subset (every pair of values of two options appears in at least one combination)."""
+
+import itertools
+import random
+
+OPTIONS = {
+    "attention": ["mha", "gqa", "mqa"],
+    "head_dim": ["derived", "explicit"],
+    "qk_norm": [False, True],
+    "qkv_bias": [False, True],
+    "positional": ["rope", "rope_llama3", "rope_yarn", "none"],
+    "norm": ["rmsnorm", "layernorm"],
+    "ffn": ["swiglu", "geglu", "gelu"],
+    "ffn_size": ["rule", "explicit"],
+    "weight_tying": [False, True],
+}
+
+
+def full_matrix() -> list[dict]:
+    names = list(OPTIONS)
+    return [dict(zip(names, values)) for values in itertools.product(*OPTIONS.values())]
+
+
+def _pairs(combination: dict) -> set:
+    items = sorted(combination.items())
+    return {(a, b) for a, b in itertools.combinations(items, 2)}
+
+
+def pairwise(seed: int = 0, candidates: int = 40) -> list[dict]:
+    """Greedy covering: repeatedly keep the random candidate that covers the most
+    uncovered pairs, until every pair of option values is covered."""
+    rng = random.Random(seed)
+    names = list(OPTIONS)
+    uncovered = set()
+    for a, b in itertools.combinations(names, 2):
+        for va in OPTIONS[a]:
+            for vb in OPTIONS[b]:
+                uncovered.add(tuple(sorted([(a, va), (b, vb)])))
+    chosen = []
+    while uncovered:
+        # Seed each candidate with one uncovered pair, so every round makes progress.
+        first = sorted(uncovered, key=repr)[rng.randrange(len(uncovered))]
+        best, best_gain = None, -1
+        for _ in range(candidates):
+            combination = {n: rng.choice(OPTIONS[n]) for n in names}
+            combination.update(dict(first))
+            gain = len(_pairs(combination) & uncovered)
+            if gain > best_gain:
+                best, best_gain = combination, gain
+        chosen.append(best)
+        uncovered -= _pairs(best)
+    return chosen
+
+
+def answers(combination: dict, name: str) -> dict:
+    """Template answers for one combination, at the default 2048-wide sizes."""
+    kv = {"mha": 32, "gqa": 8, "mqa": 1}[combination["attention"]]
+    result = {
+        "model_name": name,
+        "n_heads": 32,
+        "n_kv_heads": kv,
+        "head_dim": 128 if combination["head_dim"] == "explicit" else 0,
+        "qk_norm": combination["qk_norm"],
+        "qkv_bias": combination["qkv_bias"],
+        "positional": combination["positional"],
+        "norm": combination["norm"],
+        "ffn": combination["ffn"],
+        "ffn_hidden_dim": 5632 if combination["ffn_size"] == "explicit" else 0,
+        "weight_tying": combination["weight_tying"],
+        "extra_flavors": {},
+    }
+    return result
