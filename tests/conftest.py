@@ -2,12 +2,14 @@
 
 import importlib.util
 import os
+import subprocess
 import sys
 import warnings
 from pathlib import Path
 
 import copier
 import pytest
+import torch
 
 from mytitan_scaffold import registry
 from mytitan_scaffold.template_source import template_root
@@ -57,6 +59,39 @@ def import_package(model_dir: Path, alias: str):
     sys.modules[alias] = module
     spec.loader.exec_module(module)
     return module
+
+
+def assert_ruff_clean(model_dir: Path) -> None:
+    """Formatted and lint-clean as rendered, under ruff's default rules."""
+    for command in (["format", "--check", "--diff"], ["check", "--no-cache"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "--isolated", "."],
+            cwd=model_dir,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def debug_model(spec, seed: int = 0) -> torch.nn.Module:
+    """The debugmodel flavor, initialized as torchtitan does."""
+    torch.manual_seed(seed)
+    model = spec.model_cls(spec.model_args["debugmodel"])
+    with torch.no_grad():
+        model.init_weights()
+    return model
+
+
+def assert_parameter_counts(spec) -> None:
+    """The analytic count equals the instantiated one, for every flavor."""
+    for flavor, args in spec.model_args.items():
+        with torch.device("meta"):
+            model = spec.model_cls(args)
+        counted = sum(p.numel() for p in model.parameters())
+        nparams, flops = args.get_nparams_and_flops(model, 2048)
+        assert nparams == counted, flavor
+        assert flops > 6 * (counted - args.vocab_size * args.dim), flavor
 
 
 @pytest.fixture(scope="session")

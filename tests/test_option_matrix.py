@@ -2,13 +2,17 @@
 parameters; `pytest -m exhaustive tests/test_option_matrix.py` runs the full matrix."""
 
 import itertools
-import subprocess
-import sys
 
 import pytest
 import torch
 
-from .conftest import import_package, render_answers
+from .conftest import (
+    assert_parameter_counts,
+    assert_ruff_clean,
+    debug_model,
+    import_package,
+    render_answers,
+)
 from .option_matrix import OPTIONS, answers, full_matrix, pairwise
 
 PAIRWISE = pairwise()
@@ -28,30 +32,13 @@ def test_pairwise_set_covers_every_pair():
 
 def _check(tmp_path, combination, alias):
     model_dir = render_answers(tmp_path / "m", answers(combination, "matrix"))
-    for command in (["format", "--check"], ["check", "--no-cache"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "ruff", *command, "--isolated", "."],
-            cwd=model_dir,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert result.returncode == 0, (combination, result.stdout)
+    assert_ruff_clean(model_dir)
     spec = import_package(model_dir, alias).get_train_spec()
-    for flavor, args in spec.model_args.items():
-        with torch.device("meta"):
-            meta_model = spec.model_cls(args)
-        counted = sum(p.numel() for p in meta_model.parameters())
-        assert args.get_nparams_and_flops(meta_model, 2048)[0] == counted, flavor
-    args = spec.model_args["debugmodel"]
-    torch.manual_seed(0)
-    model = spec.model_cls(args)
-    with torch.no_grad():
-        model.init_weights()
-    tokens = torch.randint(0, args.vocab_size, (2, 16))
-    loss = model(tokens).float().logsumexp(-1).mean()
-    loss.backward()
-    assert all(p.grad is not None for p in model.parameters())
+    assert_parameter_counts(spec)
+    model = debug_model(spec)
+    tokens = torch.randint(0, spec.model_args["debugmodel"].vocab_size, (2, 16))
+    model(tokens).float().logsumexp(-1).mean().backward()
+    assert all(p.grad is not None for p in model.parameters()), combination
 
 
 @pytest.mark.parametrize("index", range(len(PAIRWISE)))

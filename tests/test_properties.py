@@ -6,16 +6,12 @@ keeps the suite fast; `pytest -m exhaustive` runs many more examples.
 """
 
 import py_compile
-import subprocess
-import sys
-import warnings
 
-import copier
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mytitan_scaffold.template_source import template_root
+from .conftest import assert_ruff_clean, render_answers
 
 FAST = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 EXHAUSTIVE = settings(
@@ -65,33 +61,12 @@ def valid_answers(draw):
     return answers
 
 
-def _render(destination, answers):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        copier.run_copy(
-            str(template_root()),
-            str(destination),
-            data=answers,
-            defaults=True,
-            quiet=True,
-            vcs_ref="HEAD",
-        )
-
-
 def _check_valid(tmp_path_factory, answers):
     destination = tmp_path_factory.mktemp("valid") / answers["model_name"]
-    _render(destination, answers)
+    render_answers(destination, answers)
     for path in destination.rglob("*.py"):
         py_compile.compile(str(path), doraise=True)
-    for command in (["format", "--check"], ["check", "--no-cache"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "ruff", *command, "--isolated", "."],
-            cwd=destination,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert result.returncode == 0, (answers, result.stdout)
+    assert_ruff_clean(destination)
 
 
 @FAST
@@ -137,11 +112,11 @@ shapes = st.fixed_dictionaries(
 def _check_shape(tmp_path_factory, answers):
     destination = tmp_path_factory.mktemp("shape") / "shape"
     if _expected_valid(answers):
-        _render(destination, answers)
+        render_answers(destination, answers)
         assert (destination / "model" / "model.py").is_file()
     else:
         with pytest.raises(ValueError):
-            _render(destination, answers)
+            render_answers(destination, answers)
         assert not destination.exists()
 
 

@@ -9,7 +9,12 @@ import pytest
 import torch
 import yaml
 
-from .conftest import import_package
+from .conftest import (
+    assert_parameter_counts,
+    assert_ruff_clean,
+    debug_model,
+    import_package,
+)
 from .variants import VARIANTS
 
 EXPECTED_FILES = {
@@ -28,16 +33,6 @@ EXPECTED_FILES = {
     "launch/torchrun.sh",
     "launch/slurm.sbatch",
 }
-
-
-def _ruff(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "ruff", *args, "--isolated", "."],
-        cwd=cwd,
-        capture_output=True,
-        check=False,
-        text=True,
-    )
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -59,11 +54,7 @@ def test_layout_and_no_jinja_residue(rendered_variants, variant):
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_ruff_clean_as_rendered(rendered_variants, variant):
-    model_dir = rendered_variants[variant]
-    fmt = _ruff("format", "--check", "--diff", cwd=model_dir)
-    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
-    check = _ruff("check", "--no-cache", cwd=model_dir)
-    assert check.returncode == 0, check.stdout + check.stderr
+    assert_ruff_clean(rendered_variants[variant])
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -71,10 +62,7 @@ def test_forward_backward_and_parameter_count(rendered_variants, variant):
     package = import_package(rendered_variants[variant], f"variant_{variant}")
     spec = package.get_train_spec()
     args = spec.model_args["debugmodel"]
-    torch.manual_seed(0)
-    model = spec.model_cls(args)
-    with torch.no_grad():
-        model.init_weights()
+    model = debug_model(spec)
     tokens = torch.randint(0, args.vocab_size, (2, 32))
     logits = model(tokens)
     assert logits.shape == (2, 32, args.vocab_size)
@@ -86,14 +74,7 @@ def test_forward_backward_and_parameter_count(rendered_variants, variant):
     grads = [p.grad for p in model.parameters()]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
 
-    # The analytic count must equal the instantiated one, for every flavor.
-    for flavor, flavor_args in spec.model_args.items():
-        with torch.device("meta"):
-            flavor_model = spec.model_cls(flavor_args)
-        counted = sum(p.numel() for p in flavor_model.parameters())
-        nparams, flops = flavor_args.get_nparams_and_flops(flavor_model, 2048)
-        assert nparams == counted, flavor
-        assert flops > 6 * (counted - flavor_args.vocab_size * flavor_args.dim)
+    assert_parameter_counts(spec)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -102,10 +83,8 @@ def test_positions_match_default_order(rendered_variants, variant):
     package = import_package(rendered_variants[variant], f"variant_{variant}")
     spec = package.get_train_spec()
     args = spec.model_args["debugmodel"]
-    torch.manual_seed(0)
-    model = spec.model_cls(args)
+    model = debug_model(spec)
     with torch.no_grad():
-        model.init_weights()
         tokens = torch.randint(0, args.vocab_size, (2, 16))
         positions = torch.arange(16).unsqueeze(0)
         torch.testing.assert_close(model(tokens), model(tokens, positions=positions))
