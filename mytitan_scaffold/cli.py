@@ -102,7 +102,7 @@ def new(
         Path | None,
         typer.Option(
             "--from-hf",
-            help="A Hugging Face config.json (llama, mistral, qwen2, qwen3): its "
+            help="A Hugging Face config.json (llama, mistral, qwen2, qwen3, olmo2): its "
             "architecture and sizes become the answers and the main flavor.",
         ),
     ] = None,

@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import MytitanError
 
-SUPPORTED_MODEL_TYPES = ("llama", "mistral", "qwen2", "qwen3")
+SUPPORTED_MODEL_TYPES = ("llama", "mistral", "qwen2", "qwen3", "olmo2")
 _ROPE_TYPES = {"default": "rope", "llama3": "rope_llama3", "yarn": "rope_yarn"}
 # YaRN keys that alter the scaling beyond factor / beta_fast / beta_slow.
 _YARN_EXTRAS = ("attention_factor", "mscale", "mscale_all_dim")
@@ -80,7 +80,7 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         expect("sliding_window", (None,))  # sliding-window attention: not yet
     if model_type in ("qwen2", "qwen3"):
         expect("use_sliding_window", (False, None))
-    if model_type == "qwen3":
+    if model_type in ("qwen3", "olmo2"):
         expect("attention_bias", (False, None))
     layer_types = config.get("layer_types") or []
     if any(kind != "full_attention" for kind in layer_types):
@@ -99,7 +99,9 @@ def _nparams(answers: dict[str, Any]) -> int:
     head_dim = answers["head_dim"] or dim // heads
     attention = dim * head_dim * (2 * heads + 2 * kv)
     attention += (heads + 2 * kv) * head_dim if answers["qkv_bias"] else 0
-    attention += 2 * head_dim if answers["qk_norm"] else 0
+    if answers["qk_norm"]:
+        full = answers.get("qk_norm_scope") == "full"
+        attention += (heads + kv) * head_dim if full else 2 * head_dim
     block = attention + 3 * dim * answers["ffn_hidden_dim"] + 2 * dim
     embeddings = answers["vocab_size"] * dim * (1 if answers["weight_tying"] else 2)
     return embeddings + answers["n_layers"] * block + dim
@@ -145,18 +147,21 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "n_kv_heads": config.get("num_key_value_heads") or heads,
         # Explicit only when it differs from dim // n_heads (as in Qwen3).
         "head_dim": head_dim if head_dim * heads != dim else 0,
-        "qk_norm": model_type == "qwen3",
+        "qk_norm": model_type in ("qwen3", "olmo2"),
         "qkv_bias": model_type == "qwen2",
         "positional": _ROPE_TYPES[rope["rope_type"]],
         "rope_theta": float(rope["rope_theta"]),
         "max_seq_len": config.get("max_position_embeddings", 4096),
         "norm": "rmsnorm",
+        "norm_placement": "post" if model_type == "olmo2" else "pre",
         "norm_eps": float(config.get("rms_norm_eps", 1e-6)),
         "ffn": "swiglu",
         "ffn_hidden_dim": config["intermediate_size"],
         "weight_tying": bool(config.get("tie_word_embeddings", False)),
         "extra_flavors": {},
     }
+    if answers["qk_norm"]:
+        answers["qk_norm_scope"] = "full" if model_type == "olmo2" else "head"
     if rope["rope_type"] in ("llama3", "yarn"):
         original = int(rope["original_max_position_embeddings"])
         # HF derives a missing factor from the two context lengths.

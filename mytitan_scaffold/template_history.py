@@ -72,7 +72,7 @@ def cache_repo() -> tuple[str, Path]:
     return DEFAULT_CACHE_REPO, Path(DEFAULT_CACHE_REPO).expanduser()
 
 
-def git(*args: str, cwd: Path | None = None) -> str:
+def git(*args: str, cwd: Path | None = None, check: bool = True) -> str:
     try:
         result = subprocess.run(
             ["git", *args], cwd=cwd, capture_output=True, text=True, check=False
@@ -81,13 +81,15 @@ def git(*args: str, cwd: Path | None = None) -> str:
         raise MytitanError(
             "git is not installed: install git, which copier needs"
         ) from None
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         raise MytitanError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
     return result.stdout
 
 
-def tags(repo: Path) -> set[str]:
-    return set(git("tag", "--list", cwd=repo).split())
+def _refs(listing: str) -> dict[str, str]:
+    """ref -> sha, from `git show-ref` / `git bundle list-heads` output."""
+    pairs = (line.split() for line in listing.splitlines() if line.strip())
+    return {ref: sha for sha, ref in pairs}
 
 
 def materialize(bundle: Path | None = None) -> str:
@@ -99,11 +101,22 @@ def materialize(bundle: Path | None = None) -> str:
         # A repository with a work tree: copier only accepts a repository root.
         repo.mkdir(parents=True, exist_ok=True)
         git("init", "--quiet", str(repo))
-    shipped = set(git("bundle", "list-heads", str(bundle)).split()[1::2])
-    wanted = {ref for ref in shipped if ref.startswith("refs/tags/")}
-    if {ref.removeprefix("refs/tags/") for ref in wanted} - tags(repo):
-        # Tags only ever get added, so fetching never rewrites an older version.
-        git("fetch", "--quiet", str(bundle), "refs/tags/*:refs/tags/*", cwd=repo)
+    shipped = _refs(git("bundle", "list-heads", str(bundle)))
+    cached = _refs(git("show-ref", "--tags", cwd=repo, check=False))
+    if any(
+        cached.get(ref) != sha
+        for ref, sha in shipped.items()
+        if ref.startswith("refs/tags/")
+    ):
+        # The shipped history is the authority for the versions it holds.
+        git(
+            "fetch",
+            "--quiet",
+            "--force",
+            str(bundle),
+            "+refs/tags/*:refs/tags/*",
+            cwd=repo,
+        )
     return src
 
 

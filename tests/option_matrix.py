@@ -7,10 +7,11 @@ import random
 OPTIONS = {
     "attention": ["mha", "gqa", "mqa"],
     "head_dim": ["derived", "explicit"],
-    "qk_norm": [False, True],
+    "qk_norm": ["off", "head", "full"],
     "qkv_bias": [False, True],
     "positional": ["rope", "rope_llama3", "rope_yarn", "none"],
     "norm": ["rmsnorm", "layernorm"],
+    "norm_placement": ["pre", "post", "sandwich"],
     "ffn": ["swiglu", "geglu", "gelu"],
     "ffn_size": ["rule", "explicit"],
     "weight_tying": [False, True],
@@ -61,13 +62,16 @@ def answers(combination: dict, name: str) -> dict:
         "n_heads": 32,
         "n_kv_heads": kv,
         "head_dim": 128 if combination["head_dim"] == "explicit" else 0,
-        "qk_norm": combination["qk_norm"],
+        "qk_norm": combination["qk_norm"] != "off",
         "qkv_bias": combination["qkv_bias"],
         "positional": combination["positional"],
         "norm": combination["norm"],
+        "norm_placement": combination["norm_placement"],
         "ffn": combination["ffn"],
         "ffn_hidden_dim": 5632 if combination["ffn_size"] == "explicit" else 0,
         "weight_tying": combination["weight_tying"],
         "extra_flavors": {},
     }
+    if combination["qk_norm"] != "off":
+        result["qk_norm_scope"] = combination["qk_norm"]
     return result

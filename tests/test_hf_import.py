@@ -64,6 +64,10 @@ def _tiny(config: dict) -> dict:
         num_hidden_layers=2,
         num_attention_heads=heads,
         num_key_value_heads=kv,
+        # Token ids of the real vocabulary do not fit the toy one.
+        pad_token_id=None,
+        bos_token_id=None,
+        eos_token_id=None,
     )
     # An explicit head_dim that differs from hidden // heads stays explicit.
     explicit = (

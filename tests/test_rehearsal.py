@@ -25,10 +25,12 @@ STEPS = 4
 TOLERANCE = 1e-4
 
 # The default recipe (GQA, Llama 3 RoPE, SwiGLU, RMSNorm) and one that takes the
-# other TP-relevant branches: tied embeddings, qk-norm, qkv bias, LayerNorm, plus YaRN and GeGLU.
+# other TP-relevant branches: tied embeddings, qk-norm, qkv bias, LayerNorm, sandwich
+# norms (pre- and post-sublayer), plus YaRN and GeGLU.
 MODELS = {
     "default": {},
     "tied_qknorm_bias_layernorm": {
+        "norm_placement": "sandwich",
         "qk_norm": True,
         "qkv_bias": True,
         "weight_tying": True,

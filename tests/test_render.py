@@ -143,6 +143,7 @@ COUNTERPARTS = {
     "short_yarn_bias": "Qwen2ForCausalLM",
     "qwen3_like": "Qwen3ForCausalLM",
     "short_llama3_tied": "Qwen3ForCausalLM",
+    "olmo2_like": "Olmo2ForCausalLM",
 }
 
 

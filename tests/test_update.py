@@ -245,3 +245,20 @@ def test_shipped_history_holds_the_current_version():
         "copier.yml or template/ changed since the release was recorded: bump "
         "__version__ and run `python -m mytitan_scaffold.release`"
     )
+
+
+def test_shipped_history_overrides_a_stale_cache(tmp_path, monkeypatch):
+    """The bundle is the authority for its versions, even over an older cache."""
+    monkeypatch.setenv(template_history.CACHE_ENV, str(tmp_path / "cache"))
+    tpl = _template_copy(tmp_path / "tpl")
+    first, second = tmp_path / "a.bundle", tmp_path / "b.bundle"
+    record(tpl, "1.0.0", first, tmp_path / "a.json")
+    _make_v2(tpl)
+    record(tpl, "1.0.0", second, tmp_path / "b.json")
+    template_history.materialize(first)
+    template_history.materialize(second)
+    _, repo = template_history.cache_repo()
+    config = template_history.git(
+        "show", "v1.0.0:template/model/config.py.jinja", cwd=repo
+    )
+    assert "(template v2)" in config

@@ -5,7 +5,8 @@ the shortest and the longest model names (line lengths change with them). The
 key is the model name unless the set names one. The sets with a transformers
 counterpart: default and llama_tied (Llama with Llama 3 RoPE), qwen2_like and
 short_yarn_bias (Qwen2: qkv bias), qwen3_like and short_llama3_tied (Qwen3:
-qk-norm, explicit head_dim, tying).
+qk-norm, explicit head_dim, tying), olmo2_like (OLMo 2: post-norm, qk-norm across
+heads).
 """
 
 VARIANTS = {
@@ -42,6 +43,21 @@ VARIANTS = {
         "n_kv_heads": 2,
         "weight_tying": True,
     },
+    "olmo2_like": {
+        "norm_placement": "post",
+        "qk_norm": True,
+        "qk_norm_scope": "full",
+        "positional": "rope",
+        "n_kv_heads": 32,
+    },
+    "sandwich_layernorm_fullqk": {
+        "norm_placement": "sandwich",
+        "qk_norm": True,
+        "qk_norm_scope": "full",
+        "norm": "layernorm",
+        "weight_tying": True,
+    },
+    "post_nope_gelu": {"norm_placement": "post", "positional": "none", "ffn": "gelu"},
     "short_llama3_tied": {"model_name": "x", "qk_norm": True, "weight_tying": True},
     "short_yarn_bias": {
         "model_name": "y",

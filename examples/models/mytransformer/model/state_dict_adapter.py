@@ -85,7 +85,7 @@ class MytransformerStateDictAdapter(StateDictAdapter):
         self.model_args = model_args
         self.from_hf_map = {hf: tt for tt, hf in _TOP_LEVEL_KEYS.items()}
         self.from_hf_block_map = {hf: tt for tt, hf in _BLOCK_KEYS.items()}
-        # Heads whose rows RoPE rotates; norms over one head rotate as one head.
+        # Heads whose rows RoPE rotates; a norm's weight follows the rows it scales.
         self.rotary_heads = {
             "attention.wq.weight": model_args.n_heads,
             "attention.wk.weight": model_args.n_kv_heads,
