@@ -181,3 +181,28 @@ def test_generated_tests_pass(variants_project, rendered_variants):
     summary = result.stdout.strip().splitlines()[-1]
     assert summary.startswith(f"{expected} passed"), result.stdout[-3000:]
     assert "skipped" not in summary
+
+
+@pytest.mark.parametrize(
+    ("variant", "setting", "message"),
+    [
+        ("llama_tied", ("pipeline_parallel_degree", 2), "cannot split tied"),
+        ("olmo2_like", ("tensor_parallel_degree", 2), "use FSDP, HSDP or CP"),
+        (
+            "mqa_qknorm_bias_tied",
+            ("tensor_parallel_degree", 2),
+            "must divide n_kv_heads",
+        ),
+    ],
+)
+def test_impossible_layouts_are_refused_before_training(
+    rendered_variants, variant, setting, message
+):
+    from torchtitan.config import JobConfig
+
+    package = import_package(rendered_variants[variant], f"variant_{variant}")
+    args = package.get_train_spec().model_args["debugmodel"]
+    job_config = JobConfig()
+    setattr(job_config.parallelism, *setting)
+    with pytest.raises(ValueError, match=message):
+        args.update_from_config(job_config)
