@@ -76,8 +76,6 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     if model_type == "llama":
         expect("attention_bias", (False, None))
         expect("mlp_bias", (False, None))
-    if model_type == "mistral":
-        expect("sliding_window", (None,))  # sliding-window attention: not yet
     if model_type in ("qwen2", "qwen3"):
         expect("use_sliding_window", (False, None))
     if model_type in ("qwen3", "olmo2"):
@@ -152,6 +150,10 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "positional": _ROPE_TYPES[rope["rope_type"]],
         "rope_theta": float(rope["rope_theta"]),
         "max_seq_len": config.get("max_position_embeddings", 4096),
+        # Mistral's window covers every layer; Qwen's is refused above.
+        "sliding_window": (config.get("sliding_window") or 0)
+        if model_type == "mistral"
+        else 0,
         "norm": "rmsnorm",
         "norm_placement": "post" if model_type == "olmo2" else "pre",
         "norm_eps": float(config.get("rms_norm_eps", 1e-6)),

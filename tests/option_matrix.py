@@ -15,6 +15,7 @@ OPTIONS = {
     "ffn": ["swiglu", "geglu", "gelu"],
     "ffn_size": ["rule", "explicit"],
     "weight_tying": [False, True],
+    "attention_window": ["full", "all_local", "interleaved"],
 }
 
 
@@ -72,6 +73,10 @@ def answers(combination: dict, name: str) -> dict:
         "weight_tying": combination["weight_tying"],
         "extra_flavors": {},
     }
+    if combination["attention_window"] != "full":
+        result["sliding_window"] = 1024
+    if combination["attention_window"] == "interleaved":
+        result["global_every"] = 3
     if combination["qk_norm"] != "off":
         result["qk_norm_scope"] = combination["qk_norm"]
     return result

@@ -144,6 +144,7 @@ COUNTERPARTS = {
     "qwen3_like": "Qwen3ForCausalLM",
     "short_llama3_tied": "Qwen3ForCausalLM",
     "olmo2_like": "Olmo2ForCausalLM",
+    "mistral_like": "MistralForCausalLM",
 }
 
 
@@ -193,6 +194,7 @@ def test_generated_tests_pass(variants_project, rendered_variants):
             ("tensor_parallel_degree", 2),
             "must divide n_kv_heads",
         ),
+        ("mistral_like", ("context_parallel_degree", 2), "Sliding-window attention"),
     ],
 )
 def test_impossible_layouts_are_refused_before_training(

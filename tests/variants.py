@@ -6,7 +6,7 @@ key is the model name unless the set names one. The sets with a transformers
 counterpart: default and llama_tied (Llama with Llama 3 RoPE), qwen2_like and
 short_yarn_bias (Qwen2: qkv bias), qwen3_like and short_llama3_tied (Qwen3:
 qk-norm, explicit head_dim, tying), olmo2_like (OLMo 2: post-norm, qk-norm across
-heads).
+heads), mistral_like (Mistral: sliding window in every layer).
 """
 
 VARIANTS = {
@@ -58,6 +58,14 @@ VARIANTS = {
         "weight_tying": True,
     },
     "post_nope_gelu": {"norm_placement": "post", "positional": "none", "ffn": "gelu"},
+    "mistral_like": {"sliding_window": 4096, "positional": "rope", "rope_theta": 1e6},
+    "gemma_like": {
+        "sliding_window": 512,
+        "global_every": 2,
+        "norm_placement": "sandwich",
+        "ffn": "geglu",
+        "qk_norm": True,
+    },
     "short_llama3_tied": {"model_name": "x", "qk_norm": True, "weight_tying": True},
     "short_yarn_bias": {
         "model_name": "y",

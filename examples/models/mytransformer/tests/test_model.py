@@ -12,6 +12,7 @@ from ..model.state_dict_adapter import hf_config
 
 SPEC = get_train_spec()
 ARGS = SPEC.model_args["debugmodel"]
+SEQLEN = 16
 # fp32 on CPU: both implementations agree far below this.
 TOLERANCE = 1e-4
 
@@ -24,7 +25,7 @@ def _model(seed: int = 0) -> torch.nn.Module:
     return model.eval()
 
 
-def _tokens(seqlen: int = 16) -> torch.Tensor:
+def _tokens(seqlen: int = SEQLEN) -> torch.Tensor:
     generator = torch.Generator().manual_seed(0)
     return torch.randint(0, ARGS.vocab_size, (2, seqlen), generator=generator)
 
