@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import registry
 from .atomic import replace_file
 from .errors import MytitanError
+from .new_registry import new_registry_source
 from .project import Target, torchtitan_builtin_models
 from .render import render
 
@@ -49,11 +49,13 @@ def _new_registry_source(target: Target, name: str) -> tuple[str, str | None]:
     """(new source, old source or None when the file does not exist yet)."""
     path = target.registry_file
     if path.is_file():
+        from . import registry
+
         old = path.read_text()
         return registry.add_model(old, name, str(path)), old
     if target.in_tree:
         raise MytitanError(f"{path} is missing: is this a torchtitan checkout?")
-    return registry.new_registry_source(name), None
+    return new_registry_source(name), None
 
 
 def create_model(
@@ -67,6 +69,8 @@ def create_model(
 ) -> Plan:
     """Render model `name` under `target`, register it, and say what was done."""
     if target.registry_file.exists():
+        from . import registry  # libcst: only needed to edit an existing registry
+
         # Fail on a broken registry before anything is rendered.
         registry.registered_names(
             target.registry_file.read_text(), str(target.registry_file)

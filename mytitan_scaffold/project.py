@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import registry
 from .errors import MytitanError
 
 
@@ -60,6 +60,18 @@ def torchtitan_builtin_models() -> frozenset[str]:
         return frozenset()
     source = Path(spec.submodule_search_locations[0], "models", "__init__.py")
     try:
-        return frozenset(registry.registered_names(source.read_text(), str(source)))
-    except (OSError, MytitanError):
+        tree = ast.parse(source.read_text())
+    except (OSError, SyntaxError):
         return frozenset()
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(getattr(t, "id", None) == "_supported_models" for t in node.targets)
+            and isinstance(node.value, ast.Call)
+            and node.value.args
+        ):
+            try:
+                return frozenset(ast.literal_eval(node.value.args[0]))
+            except ValueError:
+                return frozenset()
+    return frozenset()

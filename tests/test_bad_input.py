@@ -162,7 +162,7 @@ CASES = {
     "from_hf_not_json": (["new", "x", "--from-hf", "broken.yml"], "is not valid JSON"),
     "from_hf_unsupported": (
         ["new", "x", "--from-hf", "sliding.json"],
-        "sliding_window=4096",
+        "use_sliding_window=True",
     ),
     # ------------------------------------------------------------ other commands
     "rehearse_not_a_model": (["rehearse", "notes"], "has no .copier-answers.yml"),
@@ -215,12 +215,13 @@ def base_project(tmp_path_factory) -> Path:
     (root / "odd_models").mkdir()
     (root / "odd_models" / "__init__.py").write_text("_supported_models = set(NAMES)\n")
     sliding = {
-        "model_type": "mistral",
+        "model_type": "qwen2",
         "vocab_size": 32000,
         "hidden_size": 256,
         "intermediate_size": 512,
         "num_hidden_layers": 2,
         "num_attention_heads": 4,
+        "use_sliding_window": True,
         "sliding_window": 4096,
     }
     (root / "sliding.json").write_text(json.dumps(sliding))
