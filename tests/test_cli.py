@@ -222,3 +222,48 @@ def test_console_script_version_and_help():
         "--data-file",
     ):
         assert flag in out.stdout
+
+
+def test_interactive_prompts_on_a_terminal(tmp_path):
+    """On a terminal, `mytitan new` asks every answer not given (copier's prompts);
+    pressing Enter keeps each default, and flags are not asked again."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real CLI on a pseudo-terminal
+        os.chdir(tmp_path)
+        os.environ.update(TERM="xterm", COLUMNS="120", LINES="40")
+        os.execv(
+            sys.executable,
+            [
+                sys.executable,
+                "-m",
+                "mytitan_scaffold",
+                "new",
+                "demo",
+                "--n-layers",
+                "3",
+            ],
+        )
+    output, deadline = b"", time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.3)
+        if not ready:
+            os.write(fd, b"\r")  # Enter: keep the default of the current question
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    text = output.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text[-2000:]
+    assert "Number of query heads" in text  # a prompt from copier.yml's help
+    assert "Number of transformer blocks" not in text  # given as a flag
+    answers = yaml.safe_load((tmp_path / "models/demo/.copier-answers.yml").read_text())
+    assert (answers["n_layers"], answers["n_heads"]) == (3, 32)
