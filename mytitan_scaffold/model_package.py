@@ -10,14 +10,15 @@ from types import ModuleType
 from .errors import MytitanError
 
 
-def load_model_package(model_dir: Path) -> ModuleType:
-    """The package in `model_dir` (relative imports work; the alias is private)."""
+def load_model_package(model_dir: Path, alias: str | None = None) -> ModuleType:
+    """The package in `model_dir`, imported as `alias` (default: a private name
+    derived from the path); its relative imports work."""
     init = model_dir / "__init__.py"
     if not init.is_file():
         raise MytitanError(
             f"{model_dir} is not a model package: pass a folder made by `mytitan new`"
         )
-    alias = f"_mytitan_model_{abs(hash(model_dir.resolve()))}"
+    alias = alias or f"_mytitan_model_{abs(hash(model_dir.resolve()))}"
     if alias in sys.modules:
         return sys.modules[alias]
     spec = importlib.util.spec_from_file_location(

@@ -21,6 +21,7 @@ from .errors import MytitanError
 from .template_history import (
     BUNDLE,
     DIGESTS,
+    GIT_IDENTITY,
     git,
     recorded_digests,
     release_tag,
@@ -30,12 +31,6 @@ from .template_history import (
 from .template_source import template_root
 
 _BRANCH = "history"
-_IDENTITY = [
-    "-c",
-    "user.name=mytitan release",
-    "-c",
-    "user.email=release@mytitan.invalid",
-]
 
 
 def record(
@@ -68,7 +63,7 @@ def record(
             shutil.copy2(root / relative, repo / relative)
         git("add", "--all", cwd=repo)
         git(
-            *_IDENTITY,
+            *GIT_IDENTITY,
             "commit",
             "--quiet",
             "--allow-empty",
@@ -77,7 +72,7 @@ def record(
             cwd=repo,
         )
         git(
-            *_IDENTITY,
+            *GIT_IDENTITY,
             "tag",
             "-a",
             release_tag(version),

@@ -28,6 +28,9 @@ DIGESTS = PACKAGE_DIR / "template_history.json"
 # No ".git" suffix: copier would take that for a remote URL and not expand "~".
 DEFAULT_CACHE_REPO = "~/.cache/mytitan/template-history"
 CACHE_ENV = "MYTITAN_CACHE_DIR"
+# Author of the commits mytitan makes itself (releases, dry-run scratch copies), so
+# that they work on machines without a git identity.
+GIT_IDENTITY = ["-c", "user.name=mytitan", "-c", "user.email=mytitan@mytitan.invalid"]
 
 
 def release_tag(version: str = __version__) -> str:

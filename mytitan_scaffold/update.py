@@ -160,14 +160,8 @@ def _dry_run(
         copy = Path(tmp) / model_dir.name
         shutil.copytree(model_dir, copy)
         git("init", "--quiet", cwd=copy)
-        identity = [
-            "-c",
-            "user.name=mytitan",
-            "-c",
-            "user.email=dry-run@mytitan.invalid",
-        ]
         git("add", "--all", cwd=copy)
-        git(*identity, "commit", "--quiet", "-m", "before", cwd=copy)
+        git(*history.GIT_IDENTITY, "commit", "--quiet", "-m", "before", cwd=copy)
         _run_copier_update(copy, data, vcs_ref)
         git("add", "--all", cwd=copy)
         diff = subprocess.run(

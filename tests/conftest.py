@@ -1,6 +1,5 @@
 """Shared fixtures: rendered variants (once per session) and a loader for them."""
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import pytest
 import torch
 
 from mytitan_scaffold import registry
+from mytitan_scaffold.model_package import load_model_package
 from mytitan_scaffold.template_source import template_root
 
 from .variants import VARIANTS, answers_of
@@ -50,15 +50,7 @@ def render_answers(destination: Path, answers: dict) -> Path:
 
 def import_package(model_dir: Path, alias: str):
     """Import a rendered model folder as a package named `alias`."""
-    if alias in sys.modules:
-        return sys.modules[alias]
-    spec = importlib.util.spec_from_file_location(
-        alias, model_dir / "__init__.py", submodule_search_locations=[str(model_dir)]
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[alias] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_model_package(model_dir, alias)
 
 
 def assert_ruff_clean(model_dir: Path) -> None:
