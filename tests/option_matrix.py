@@ -16,12 +16,69 @@ OPTIONS = {
     "ffn_size": ["rule", "explicit"],
     "weight_tying": [False, True],
     "attention_window": ["full", "all_local", "interleaved"],
+    # Whole MoE recipes: together they take every MoE branch of the template.
+    "moe": [
+        "off",
+        "softmax_aux_loss",
+        "softmax_dense_first",
+        "sigmoid_bias_shared",
+        "sigmoid_aux_loss_shared_dense",
+    ],
 }
+
+MOE_RECIPES = {
+    "softmax_aux_loss": {"moe_experts": 8, "moe_top_k": 2},
+    "softmax_dense_first": {
+        "moe_experts": 4,
+        "moe_top_k": 1,
+        "moe_route_norm": False,
+        "moe_load_balancing": "none",
+        "moe_dense_layers": 1,
+        "moe_hidden_dim": 512,
+    },
+    "sigmoid_bias_shared": {
+        "moe_experts": 8,
+        "moe_top_k": 2,
+        "moe_score_func": "sigmoid",
+        "moe_load_balancing": "expert_bias",
+        "moe_shared_experts": 1,
+        "moe_route_scale": 2.5,
+    },
+    "sigmoid_aux_loss_shared_dense": {
+        "moe_experts": 6,
+        "moe_top_k": 3,
+        "moe_score_func": "sigmoid",
+        "moe_route_norm": False,
+        "moe_shared_experts": 2,
+        "moe_dense_layers": 2,
+        "moe_hidden_dim": 256,
+        "moe_route_scale": 1.5,
+    },
+}
+
+
+def valid(combination: dict) -> bool:
+    """torchtitan's experts are SwiGLU: MoE recipes need the SwiGLU feed-forward."""
+    return combination["moe"] == "off" or combination["ffn"] == "swiglu"
 
 
 def full_matrix() -> list[dict]:
     names = list(OPTIONS)
-    return [dict(zip(names, values)) for values in itertools.product(*OPTIONS.values())]
+    combinations = (dict(zip(names, v)) for v in itertools.product(*OPTIONS.values()))
+    return [c for c in combinations if valid(c)]
+
+
+def possible_pairs() -> set:
+    """Every pair of option values that some valid combination holds."""
+    pairs = set()
+    for a, b in itertools.combinations(list(OPTIONS), 2):
+        for va in OPTIONS[a]:
+            for vb in OPTIONS[b]:
+                # Only moe and ffn constrain each other; fill the rest validly.
+                probe = {n: OPTIONS[n][0] for n in OPTIONS} | {a: va, b: vb}
+                if valid(probe):
+                    pairs.add(tuple(sorted([(a, va), (b, vb)])))
+    return pairs
 
 
 def _pairs(combination: dict) -> set:
@@ -34,11 +91,7 @@ def pairwise(seed: int = 0, candidates: int = 40) -> list[dict]:
     uncovered pairs, until every pair of option values is covered."""
     rng = random.Random(seed)
     names = list(OPTIONS)
-    uncovered = set()
-    for a, b in itertools.combinations(names, 2):
-        for va in OPTIONS[a]:
-            for vb in OPTIONS[b]:
-                uncovered.add(tuple(sorted([(a, va), (b, vb)])))
+    uncovered = possible_pairs()
     chosen = []
     while uncovered:
         # Seed each candidate with one uncovered pair, so every round makes progress.
@@ -47,6 +100,12 @@ def pairwise(seed: int = 0, candidates: int = 40) -> list[dict]:
         for _ in range(candidates):
             combination = {n: rng.choice(OPTIONS[n]) for n in names}
             combination.update(dict(first))
+            if not valid(combination):
+                # Keep the seeded pair; change whichever of moe and ffn it leaves free.
+                if "moe" in dict(first):
+                    combination["ffn"] = "swiglu"
+                else:
+                    combination["moe"] = "off"
             gain = len(_pairs(combination) & uncovered)
             if gain > best_gain:
                 best, best_gain = combination, gain
@@ -79,4 +138,6 @@ def answers(combination: dict, name: str) -> dict:
         result["global_every"] = 3
     if combination["qk_norm"] != "off":
         result["qk_norm_scope"] = combination["qk_norm"]
+    if combination["moe"] != "off":
+        result.update(moe=True, **MOE_RECIPES[combination["moe"]])
     return result

@@ -98,6 +98,83 @@ CASES = {
         ["new", "x", "-d", "extra_flavors={big: {ffn_hidden_dim: 512}}"],
         "for every flavor or for none",
     ),
+    # ------------------------------------------------------------ mixture of experts
+    "moe_without_swiglu": (
+        ["new", "x", "--ffn", "gelu", "--moe"],
+        "moe needs ffn=swiglu",
+    ),
+    "moe_one_expert": (
+        ["new", "x", "--moe", "--moe-experts", "1"],
+        "moe_experts must be at least 2",
+    ),
+    "moe_top_k_above_experts": (
+        ["new", "x", "--moe", "--moe-experts", "4", "--moe-top-k", "8"],
+        "must be between 1 and moe_experts 4",
+    ),
+    "moe_top_k_zero": (
+        ["new", "x", "--moe", "--moe-top-k", "0"],
+        "lower moe_top_k or add experts",
+    ),
+    "moe_negative_hidden": (
+        ["new", "x", "--moe", "--moe-hidden-dim", "-1"],
+        "moe_hidden_dim must be 0",
+    ),
+    "moe_negative_shared": (
+        ["new", "x", "--moe", "--moe-shared-experts", "-1"],
+        "moe_shared_experts must be 0 or positive",
+    ),
+    "moe_route_scale_zero": (
+        ["new", "x", "--moe", "--moe-route-scale", "0"],
+        "moe_route_scale must be positive",
+    ),
+    "moe_aux_loss_coeff_zero": (
+        ["new", "x", "--moe", "--moe-aux-loss-coeff", "0"],
+        "or moe_load_balancing=none",
+    ),
+    "moe_bias_rate_zero": (
+        [
+            "new",
+            "x",
+            "--moe",
+            "--moe-load-balancing",
+            "expert_bias",
+            "--moe-bias-update-rate",
+            "0",
+        ],
+        "moe_bias_update_rate must be positive",
+    ),
+    "moe_every_layer_dense": (
+        ["new", "x", "--moe", "--moe-dense-layers", "16"],
+        "moe_dense_layers must be between 0 and n_layers - 1 (15)",
+    ),
+    "moe_ep_not_dividing_experts": (
+        ["new", "x", "--moe", "--moe-experts", "12", "--expert-parallel-degree", "8"],
+        "must divide moe_experts 12: pick a divisor such as 4",
+    ),
+    "moe_unknown_score_func": (
+        ["new", "x", "--moe", "--moe-score-func", "relu"],
+        "Invalid choice for 'moe_score_func'",
+    ),
+    "moe_extra_flavor_mixes_expert_sizes": (
+        ["new", "x", "--moe", "-d", "extra_flavors={big: {moe_hidden_dim: 256}}"],
+        "moe_hidden_dim must be given for every flavor or for none",
+    ),
+    "moe_extra_flavor_too_shallow": (
+        [
+            "new",
+            "x",
+            "--moe",
+            "--moe-dense-layers",
+            "3",
+            "-d",
+            "extra_flavors={s: {n_layers: 2}}",
+        ],
+        "n_layers must exceed moe_dense_layers 3",
+    ),
+    "expert_size_without_moe": (
+        ["new", "x", "-d", "extra_flavors={big: {moe_hidden_dim: 256}}"],
+        "unknown keys moe_hidden_dim",
+    ),
     # ------------------------------------------------------------ choices and values
     "unknown_positional": (
         ["new", "x", "--positional", "alibi"],

@@ -2,6 +2,7 @@
 parameters; `pytest -m exhaustive tests/test_option_matrix.py` runs the full matrix."""
 
 import itertools
+import sys
 
 import pytest
 import torch
@@ -13,7 +14,14 @@ from .conftest import (
     import_package,
     render_answers,
 )
-from .option_matrix import OPTIONS, answers, full_matrix, pairwise
+from .option_matrix import (
+    OPTIONS,
+    answers,
+    full_matrix,
+    pairwise,
+    possible_pairs,
+    valid,
+)
 
 PAIRWISE = pairwise()
 
@@ -24,9 +32,20 @@ def test_pairwise_set_covers_every_pair():
         for combination in PAIRWISE
         for pair in itertools.combinations(combination.items(), 2)
     }
-    for a, b in itertools.combinations(OPTIONS, 2):
-        for va, vb in itertools.product(OPTIONS[a], OPTIONS[b]):
-            assert tuple(sorted([(a, va), (b, vb)])) in covered, (a, va, b, vb)
+    assert possible_pairs() <= covered
+    assert all(valid(combination) for combination in PAIRWISE)
+    # MoE needs SwiGLU: the only pairs no valid combination can hold.
+    impossible = {
+        pair
+        for a, b in itertools.combinations(OPTIONS, 2)
+        for va, vb in itertools.product(OPTIONS[a], OPTIONS[b])
+        if (pair := tuple(sorted([(a, va), (b, vb)]))) not in possible_pairs()
+    }
+    assert impossible == {
+        (("ffn", ffn), ("moe", moe))
+        for ffn in ("geglu", "gelu")
+        for moe in OPTIONS["moe"][1:]
+    }
     assert len(PAIRWISE) < len(full_matrix()) // 10
 
 
@@ -35,6 +54,9 @@ def _check(tmp_path, combination, alias):
     assert_ruff_clean(model_dir)
     spec = import_package(model_dir, alias).get_train_spec()
     assert_parameter_counts(spec)
+    adapter = sys.modules[f"{alias}.model.state_dict_adapter"]
+    if adapter.HF_ARCHITECTURE is None:
+        assert adapter.NO_HF_COUNTERPART, combination  # says why
     model = debug_model(spec)
     tokens = torch.randint(0, spec.model_args["debugmodel"].vocab_size, (2, 16))
     model(tokens).float().logsumexp(-1).mean().backward()

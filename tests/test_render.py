@@ -145,6 +145,8 @@ COUNTERPARTS = {
     "short_llama3_tied": "Qwen3ForCausalLM",
     "olmo2_like": "Olmo2ForCausalLM",
     "mistral_like": "MistralForCausalLM",
+    "mixtral_like": "MixtralForCausalLM",
+    "qwen3_moe_like": "Qwen3MoeForCausalLM",
 }
 
 
@@ -179,32 +181,42 @@ def test_generated_tests_pass(variants_project, rendered_variants):
         package = import_package(model_dir, f"variant_{variant}")
         flavors = len(package.get_train_spec().model_args)
         expected += 2 + flavors + (2 if variant in COUNTERPARTS else 0)
+        answers = yaml.safe_load((model_dir / ".copier-answers.yml").read_text())
+        if answers.get("moe") and answers["moe_load_balancing"] != "none":
+            expected += 1  # the aux-loss or routing-bias test
     summary = result.stdout.strip().splitlines()[-1]
     assert summary.startswith(f"{expected} passed"), result.stdout[-3000:]
     assert "skipped" not in summary
 
 
 @pytest.mark.parametrize(
-    ("variant", "setting", "message"),
+    ("variant", "settings", "message"),
     [
-        ("llama_tied", ("pipeline_parallel_degree", 2), "cannot split tied"),
-        ("olmo2_like", ("tensor_parallel_degree", 2), "use FSDP, HSDP or CP"),
+        ("llama_tied", {"pipeline_parallel_degree": 2}, "cannot split tied"),
+        ("olmo2_like", {"tensor_parallel_degree": 2}, "use FSDP, HSDP or CP"),
         (
             "mqa_qknorm_bias_tied",
-            ("tensor_parallel_degree", 2),
+            {"tensor_parallel_degree": 2},
             "must divide n_kv_heads",
         ),
-        ("mistral_like", ("context_parallel_degree", 2), "Sliding-window attention"),
+        ("mistral_like", {"context_parallel_degree": 2}, "Sliding-window attention"),
+        ("deepseek_like_moe", {"expert_parallel_degree": 8}, "must divide the 12"),
+        (
+            "mixtral_like",
+            {"expert_parallel_degree": 2, "tensor_parallel_degree": 2},
+            "needs expert_tensor_parallel_degree = tensor_parallel_degree",
+        ),
     ],
 )
 def test_impossible_layouts_are_refused_before_training(
-    rendered_variants, variant, setting, message
+    rendered_variants, variant, settings, message
 ):
     from torchtitan.config import JobConfig
 
     package = import_package(rendered_variants[variant], f"variant_{variant}")
     args = package.get_train_spec().model_args["debugmodel"]
     job_config = JobConfig()
-    setattr(job_config.parallelism, *setting)
+    for name, value in settings.items():
+        setattr(job_config.parallelism, name, value)
     with pytest.raises(ValueError, match=message):
         args.update_from_config(job_config)

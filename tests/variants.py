@@ -6,7 +6,9 @@ key is the model name unless the set names one. The sets with a transformers
 counterpart: default and llama_tied (Llama with Llama 3 RoPE), qwen2_like and
 short_yarn_bias (Qwen2: qkv bias), qwen3_like and short_llama3_tied (Qwen3:
 qk-norm, explicit head_dim, tying), olmo2_like (OLMo 2: post-norm, qk-norm across
-heads), mistral_like (Mistral: sliding window in every layer).
+heads), mistral_like (Mistral: sliding window in every layer), mixtral_like
+(Mixtral: MoE with a sliding window), qwen3_moe_like (Qwen3-MoE: a dense first
+block, unnormalized top-k). deepseek_like_moe takes the other MoE branches.
 """
 
 VARIANTS = {
@@ -81,6 +83,50 @@ VARIANTS = {
         "extra_flavors": {
             "70B": {"dim": 8192, "n_layers": 80, "n_heads": 64, "n_kv_heads": 8}
         },
+    },
+    "mixtral_like": {
+        "moe": True,
+        "positional": "rope",
+        "rope_theta": 1e6,
+        "sliding_window": 4096,
+        "moe_aux_loss_coeff": 0.02,
+        "extra_flavors": {},
+    },
+    "qwen3_moe_like": {
+        "moe": True,
+        "qk_norm": True,
+        "head_dim": 128,
+        "positional": "rope",
+        "weight_tying": True,
+        "moe_experts": 16,
+        "moe_top_k": 4,
+        "moe_hidden_dim": 768,
+        "moe_dense_layers": 1,
+        "moe_route_norm": False,
+        "moe_load_balancing": "none",
+        "extra_flavors": {
+            "30B_A3B": {
+                "n_layers": 48,
+                "n_heads": 32,
+                "n_kv_heads": 4,
+                "moe_hidden_dim": 768,
+            }
+        },
+    },
+    "deepseek_like_moe": {
+        "moe": True,
+        "moe_experts": 12,
+        "moe_top_k": 3,
+        "moe_shared_experts": 2,
+        "moe_score_func": "sigmoid",
+        "moe_route_scale": 2.5,
+        "moe_load_balancing": "expert_bias",
+        "moe_dense_layers": 2,
+        "moe_hidden_dim": 512,
+        "norm_placement": "post",
+        "positional": "rope_yarn",
+        "qkv_bias": True,
+        "n_kv_heads": 32,
     },
 }
 
