@@ -102,8 +102,9 @@ def new(
         Path | None,
         typer.Option(
             "--from-hf",
-            help="A Hugging Face config.json (llama, mistral, qwen2, qwen3, olmo2): its "
-            "architecture and sizes become the answers and the main flavor.",
+            help="A Hugging Face config.json (llama, mistral, qwen2, qwen3, olmo2, "
+            "mixtral, qwen3_moe): its architecture and sizes become the answers and "
+            "the main flavor.",
         ),
     ] = None,
     models_dir: Annotated[
@@ -184,8 +185,12 @@ def _report(plan, dry_run: bool) -> None:
     else:
         typer.echo(f"{plan.registry_file} already lists {plan.answers['model_name']}")
     if not dry_run:
+        from .render import recorded_answers
+
+        # Expert parallelism is what an MoE model adds to the dense plan.
+        layout = "--ep 2" if recorded_answers(plan.model_dir).get("moe") else "--tp 2"
         typer.echo(
-            f"next: mytitan rehearse {plan.model_dir} --nproc 2 --tp 2 --compare"
+            f"next: mytitan rehearse {plan.model_dir} --nproc 2 {layout} --compare"
         )
 
 
@@ -227,6 +232,16 @@ def rehearse(
     ] = -1,
     tp: Annotated[int, typer.Option(help="Tensor parallel degree.")] = 1,
     cp: Annotated[int, typer.Option(help="Context parallel degree.")] = 1,
+    ep: Annotated[
+        int,
+        typer.Option(
+            help="Expert parallel degree (MoE), borrowed from FSDP * TP * CP."
+        ),
+    ] = 1,
+    etp: Annotated[
+        int,
+        typer.Option(help="Expert tensor parallel degree with EP: 1 or the TP degree."),
+    ] = 1,
     compile: Annotated[
         bool, typer.Option("--compile", help="torch.compile each block.")
     ] = False,
@@ -264,7 +279,9 @@ def rehearse(
                 f"--steps must be at least 1, got {steps}: e.g. --steps 5"
             )
         try:
-            layout = Layout(nproc=nproc, fsdp=fsdp, tp=tp, cp=cp, compile=compile)
+            layout = Layout(
+                nproc=nproc, fsdp=fsdp, tp=tp, cp=cp, ep=ep, etp=etp, compile=compile
+            )
         except ValueError as error:
             raise MytitanError(f"{error}: e.g. --nproc 2 --tp 2") from None
     except MytitanError as error:

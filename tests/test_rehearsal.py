@@ -14,6 +14,7 @@ from mytitan_scaffold.rehearsal import (
     Layout,
     RehearsalError,
     create_seed_checkpoint,
+    ensure_assets,
     run,
 )
 
@@ -65,6 +66,24 @@ class Project:
         )
         self.baseline = self.run(Layout(), "baseline")
 
+    def export_hf_seed(self, folder):
+        """The seed's weights as an HF folder (with the tokenizer, so that the
+        Trainer can also start from it); returns that folder."""
+        run(
+            self.config,
+            Layout(),
+            steps=1,
+            workdir=folder.parent / f"{folder.name}-run",
+            pythonpath=[self.root],
+            extra_args=[*hf_export_args(folder), "--checkpoint.create_seed_checkpoint"],
+        )
+        hf_dir = folder / "step-0"
+        for name in ("tokenizer.json", "tokenizer_config.json"):
+            (hf_dir / name).write_bytes(
+                (ensure_assets() / "tokenizer" / name).read_bytes()
+            )
+        return hf_dir
+
     def run(self, layout, name, **kwargs):
         return run(
             self.config,
@@ -80,6 +99,19 @@ class Project:
 @pytest.fixture(scope="module", params=list(MODELS))
 def project(request, tmp_path_factory):
     return Project(tmp_path_factory.mktemp(request.param), MODELS[request.param])
+
+
+def hf_export_args(folder):
+    """Trainer flags that write the last step's weights to `folder` as HF safetensors."""
+    return [
+        "--checkpoint.enable",
+        "--checkpoint.folder",
+        str(folder),
+        "--checkpoint.last_save_model_only",
+        "--checkpoint.last_save_in_hf",
+        "--checkpoint.export_dtype",
+        "float32",
+    ]
 
 
 def _max_diff(a, b):
@@ -171,29 +203,9 @@ def test_hf_checkpoint_round_trip_through_the_trainer(project, tmp_path):
     import torch
     import transformers
 
-    from mytitan_scaffold.rehearsal import ensure_assets
-
     from .conftest import import_package
 
-    folder = tmp_path / "hf"
-    run(
-        project.config,
-        Layout(),
-        steps=1,
-        workdir=tmp_path / "export",
-        pythonpath=[project.root],
-        extra_args=[
-            "--checkpoint.enable",
-            "--checkpoint.create_seed_checkpoint",
-            "--checkpoint.folder",
-            str(folder),
-            "--checkpoint.last_save_model_only",
-            "--checkpoint.last_save_in_hf",
-            "--checkpoint.export_dtype",
-            "float32",
-        ],
-    )
-    hf_dir = folder / "step-0"
+    hf_dir = project.export_hf_seed(tmp_path / "hf")
     assert (hf_dir / "model.safetensors.index.json").is_file()
     result = CliRunner().invoke(
         app, ["hf-config", str(project.model_dir), "--output", str(hf_dir)]
@@ -216,9 +228,7 @@ def test_hf_checkpoint_round_trip_through_the_trainer(project, tmp_path):
         diff = (model(tokens) - hf_model(tokens).logits).abs().max().item()
     assert diff <= 1e-4
 
-    # Train from the HF folder; it also needs the tokenizer there.
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        (hf_dir / name).write_bytes((ensure_assets() / "tokenizer" / name).read_bytes())
+    # Train from the HF folder.
     losses = project.run(
         Layout(),
         "from-hf",

@@ -263,6 +263,20 @@ def enable_context_parallel_on_cpu() -> None:
     _patch_method(cp_sharding_rules, "register_cp_sharding_rules", make)
 
 
+def enable_expert_parallel_on_cpu() -> None:
+    # Expert parallelism regroups the tokens each rank receives with a Triton
+    # kernel, which cannot run on CPU tensors; torchtitan ships a CPU version of it.
+    from torchtitan.models.moe import utils as moe_utils
+
+    def make(original: Callable) -> Callable:
+        def generate_permute_indices(*args: Any, **kwargs: Any) -> Any:
+            return original(*args, **{**kwargs, "use_cpu": True})
+
+        return generate_permute_indices
+
+    _patch_method(moe_utils, "generate_permute_indices", make)
+
+
 # Datasets loaded under DATASET_NAME; kept alive so identity checks stay valid.
 _rehearsal_datasets: list[Any] = []
 
@@ -348,6 +362,7 @@ def import_user_custom_import() -> None:
 use_cpu_device()
 force_sum_reduction_in_fsdp()
 enable_context_parallel_on_cpu()
+enable_expert_parallel_on_cpu()
 register_rehearsal_dataset()
 share_rehearsal_data_across_ranks()
 record_losses()

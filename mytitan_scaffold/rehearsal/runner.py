@@ -67,12 +67,16 @@ class Layout:
     """How one rehearsal spreads the model over processes.
 
     `fsdp=-1` means "whatever is left" once tp and cp are placed, as in torchtitan.
+    `ep` splits MoE experts over ranks it borrows from fsdp * cp * tp (torchtitan's
+    rule); `etp` (1 or tp) splits each expert over TP ranks as well.
     """
 
     nproc: int = 1
     fsdp: int = 1
     tp: int = 1
     cp: int = 1
+    ep: int = 1
+    etp: int = 1
     compile: bool = False
 
     def __post_init__(self) -> None:
@@ -82,13 +86,23 @@ class Layout:
             self.fsdp != -1 and self.fsdp * self.tp * self.cp != self.nproc
         ):
             raise ValueError(f"fsdp * tp * cp must equal nproc: {self}")
+        if self.ep < 1 or self.nproc % (self.ep * self.etp) != 0:
+            raise ValueError(f"ep * etp must divide fsdp * tp * cp: {self}")
+        if self.etp not in (1, self.tp):
+            raise ValueError(f"etp must be 1 or tp: {self}")
 
     @property
     def fsdp_degree(self) -> int:
         return self.nproc // (self.tp * self.cp) if self.fsdp == -1 else self.fsdp
 
     def describe(self) -> str:
-        degrees = (("FSDP", self.fsdp_degree), ("TP", self.tp), ("CP", self.cp))
+        degrees = (
+            ("FSDP", self.fsdp_degree),
+            ("TP", self.tp),
+            ("CP", self.cp),
+            ("EP", self.ep),
+            ("ETP", self.etp),
+        )
         text = "+".join(f"{name}{n}" for name, n in degrees if n > 1) or "1 process"
         return f"{text} compiled" if self.compile else text
 
@@ -232,7 +246,9 @@ def _layout_args(layout: Layout) -> list[str]:
         "--parallelism.pipeline_parallel_degree",
         "1",
         "--parallelism.expert_parallel_degree",
-        "1",
+        str(layout.ep),
+        "--parallelism.expert_tensor_parallel_degree",
+        str(layout.etp),
         "--compile.enable" if layout.compile else "--compile.no-enable",
     ]
 

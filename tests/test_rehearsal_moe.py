@@ -1,0 +1,124 @@
+"""Mixture-of-experts models train under torchtitan's Trainer on CPU, and FSDP,
+expert parallelism (alone, and with tensor parallelism splitting each expert)
+and TP match one process step by step from one seed checkpoint; HF checkpoints
+written and read under EP hold the same weights as one process's.
+
+Each run takes 25-45 s on 2 cores; the models share their seed and baseline.
+"""
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from mytitan_scaffold.cli import app
+from mytitan_scaffold.rehearsal import Layout
+
+from .test_rehearsal import STEPS, TOLERANCE, Project, hf_export_args
+
+pytestmark = pytest.mark.slow
+
+MODELS = {
+    # Mixtral's routing (softmax, renormalized top-k) with the auxiliary loss.
+    "mixtral_aux_loss": {"moe": True, "positional": "rope", "moe_experts": 4},
+    # DeepSeek-V3's routing (sigmoid, scaled, shared expert, routing biases that
+    # the optimizer moves), a dense first block, and sandwich norms (both TP paths).
+    "deepseek_expert_bias": {
+        "moe": True,
+        "moe_experts": 8,
+        "moe_score_func": "sigmoid",
+        "moe_route_scale": 2.5,
+        "moe_shared_experts": 1,
+        "moe_load_balancing": "expert_bias",
+        "moe_dense_layers": 1,
+        "moe_hidden_dim": 512,
+        "norm_placement": "sandwich",
+    },
+}
+LAYOUTS = {
+    "FSDP2": Layout(nproc=2, fsdp=2),
+    "FSDP2+EP2": Layout(nproc=2, fsdp=2, ep=2),
+    "TP2": Layout(nproc=2, tp=2),
+    # Each expert split over TP as well; EP+TP with ETP 1 is refused (see test_render).
+    "FSDP2+TP2+EP2+ETP2": Layout(nproc=4, fsdp=2, tp=2, ep=2, etp=2),
+}
+# Every layout on the first model; the second takes the expert-parallel and TP ones.
+CASES = [("mixtral_aux_loss", layout) for layout in LAYOUTS] + [
+    ("deepseek_expert_bias", "FSDP2+EP2"),
+    ("deepseek_expert_bias", "TP2"),
+]
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory):
+    return {}
+
+
+def _project(projects, tmp_path_factory, name):
+    if name not in projects:
+        projects[name] = Project(tmp_path_factory.mktemp(name), MODELS[name])
+    return projects[name]
+
+
+def _max_diff(a, b):
+    assert len(a) == len(b) == STEPS, (a, b)
+    return max(abs(x - y) for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize(("model", "layout"), CASES)
+def test_layout_matches_one_process(projects, tmp_path_factory, model, layout):
+    project = _project(projects, tmp_path_factory, model)
+    assert project.baseline[-1] < project.baseline[0]
+    losses = project.run(LAYOUTS[layout], layout)
+    assert _max_diff(project.baseline, losses) <= TOLERANCE, (project.baseline, losses)
+
+
+def _hf_weights(folder):
+    weights = {}
+    for shard in folder.glob("*.safetensors"):
+        weights.update(load_file(shard))
+    return weights
+
+
+def test_hf_checkpoints_under_expert_parallelism(projects, tmp_path_factory, tmp_path):
+    """Each EP rank writes and reads only its own experts (torchtitan's
+    MoEStateDictAdapter bookkeeping): training from an HF seed under EP repeats
+    the baseline, and its HF export equals one process's, expert by expert."""
+    project = _project(projects, tmp_path_factory, "mixtral_aux_loss")
+    hf_seed = project.export_hf_seed(tmp_path / "seed")
+
+    exports = {}
+    for name, layout in (("1 process", Layout()), ("EP2", LAYOUTS["FSDP2+EP2"])):
+        folder = tmp_path / name.replace(" ", "-")
+        losses = project.run(
+            layout,
+            f"from-hf-{name}",
+            seed_checkpoint=None,
+            extra_args=[
+                *hf_export_args(folder),
+                "--checkpoint.initial_load_in_hf",
+                "--model.hf_assets_path",
+                str(hf_seed),
+            ],
+        )
+        assert _max_diff(project.baseline, losses) <= TOLERANCE, (name, losses)
+        exports[name] = _hf_weights(folder / f"step-{STEPS}")
+
+    one, ep = exports["1 process"], exports["EP2"]
+    assert one.keys() == ep.keys()
+    assert "model.layers.0.block_sparse_moe.experts.3.w2.weight" in ep
+    for key, value in one.items():
+        torch.testing.assert_close(ep[key], value, atol=1e-5, rtol=0, msg=key)
+
+    # transformers reads the EP export with the config mytitan writes.
+    import transformers
+
+    exported = tmp_path / "EP2" / f"step-{STEPS}"
+    result = CliRunner().invoke(
+        app, ["hf-config", str(project.model_dir), "--output", str(exported)]
+    )
+    assert result.exit_code == 0, result.output
+    _, info = transformers.AutoModelForCausalLM.from_pretrained(
+        exported, dtype=torch.float32, output_loading_info=True
+    )
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
