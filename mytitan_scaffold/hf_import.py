@@ -13,7 +13,21 @@ from typing import Any
 
 from .errors import MytitanError
 
-SUPPORTED_MODEL_TYPES = ("llama", "mistral", "qwen2", "qwen3", "olmo2")
+SUPPORTED_MODEL_TYPES = (
+    "llama",
+    "mistral",
+    "qwen2",
+    "qwen3",
+    "olmo2",
+    "mixtral",
+    "qwen3_moe",
+)
+_QK_NORM_TYPES = ("qwen3", "olmo2", "qwen3_moe")
+# Keys of the expert count, and of the expert hidden size, per MoE model type.
+_MOE_KEYS = {
+    "mixtral": ("num_local_experts", "intermediate_size"),
+    "qwen3_moe": ("num_experts", "moe_intermediate_size"),
+}
 _ROPE_TYPES = {"default": "rope", "llama3": "rope_llama3", "yarn": "rope_yarn"}
 # YaRN keys that alter the scaling beyond factor / beta_fast / beta_slow.
 _YARN_EXTRAS = ("attention_factor", "mscale", "mscale_all_dim")
@@ -76,10 +90,19 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     if model_type == "llama":
         expect("attention_bias", (False, None))
         expect("mlp_bias", (False, None))
-    if model_type in ("qwen2", "qwen3"):
+    if model_type in ("qwen2", "qwen3", "qwen3_moe"):
         expect("use_sliding_window", (False, None))
-    if model_type in ("qwen3", "olmo2"):
+    if model_type in ("qwen3", "olmo2", "qwen3_moe"):
         expect("attention_bias", (False, None))
+    if model_type == "mixtral":
+        # Noise on the router's input during training: not in the template.
+        expect("router_jitter_noise", (0, 0.0, None))
+    if model_type == "qwen3_moe":
+        # Dense blocks only as a leading run (moe_dense_layers).
+        expect("decoder_sparse_step", (1, None), 1)
+        dense = config.get("mlp_only_layers") or []
+        if sorted(dense) != list(range(len(dense))):
+            found["mlp_only_layers"] = dense
     layer_types = config.get("layer_types") or []
     if any(kind != "full_attention" for kind in layer_types):
         found["layer_types"] = sorted(set(layer_types))
@@ -100,9 +123,40 @@ def _nparams(answers: dict[str, Any]) -> int:
     if answers["qk_norm"]:
         full = answers.get("qk_norm_scope") == "full"
         attention += (heads + kv) * head_dim if full else 2 * head_dim
-    block = attention + 3 * dim * answers["ffn_hidden_dim"] + 2 * dim
+    layers = answers["n_layers"]
+    feed_forward = layers * 3 * dim * answers["ffn_hidden_dim"]
+    if answers.get("moe"):
+        experts = answers["moe_experts"]
+        expert = 3 * dim * (answers["moe_hidden_dim"] or answers["ffn_hidden_dim"])
+        moe_layers = layers - answers["moe_dense_layers"]
+        feed_forward = (layers - moe_layers) * 3 * dim * answers["ffn_hidden_dim"]
+        feed_forward += moe_layers * (dim * experts + experts * expert)
     embeddings = answers["vocab_size"] * dim * (1 if answers["weight_tying"] else 2)
-    return embeddings + answers["n_layers"] * block + dim
+    return embeddings + layers * (attention + 2 * dim) + feed_forward + dim
+
+
+def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
+    """Mixtral and Qwen3-MoE route with a softmax over the experts, no shared
+    experts, and train with the Switch auxiliary loss."""
+    experts_key, hidden_key = _MOE_KEYS[model_type]
+    aux_loss_coeff = config.get("router_aux_loss_coef", 0.001)
+    answers = {
+        "moe": True,
+        "moe_experts": config[experts_key],
+        "moe_top_k": config.get("num_experts_per_tok", 2),
+        # Mixtral's experts are as wide as its (unused) dense feed-forward.
+        "moe_hidden_dim": 0 if model_type == "mixtral" else config[hidden_key],
+        "moe_shared_experts": 0,
+        "moe_score_func": "softmax",
+        "moe_route_norm": model_type == "mixtral"
+        or bool(config.get("norm_topk_prob", False)),
+        "moe_route_scale": 1.0,
+        "moe_load_balancing": "aux_loss" if aux_loss_coeff else "none",
+        "moe_dense_layers": len(config.get("mlp_only_layers") or []),
+    }
+    if aux_loss_coeff:
+        answers["moe_aux_loss_coeff"] = float(aux_loss_coeff)
+    return answers
 
 
 def answers_from_hf_config(path: Path) -> dict[str, Any]:
@@ -124,6 +178,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         )
         if key not in config
     ] + ([] if "intermediate_size" in config else ["intermediate_size"])
+    missing += [key for key in _MOE_KEYS.get(model_type, ()) if key not in config]
     if missing:
         raise MytitanError(f"--from-hf {path} lacks {', '.join(missing)}")
     rope, rope_unsupported = _rope(config)
@@ -145,14 +200,14 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "n_kv_heads": config.get("num_key_value_heads") or heads,
         # Explicit only when it differs from dim // n_heads (as in Qwen3).
         "head_dim": head_dim if head_dim * heads != dim else 0,
-        "qk_norm": model_type in ("qwen3", "olmo2"),
+        "qk_norm": model_type in _QK_NORM_TYPES,
         "qkv_bias": model_type == "qwen2",
         "positional": _ROPE_TYPES[rope["rope_type"]],
         "rope_theta": float(rope["rope_theta"]),
         "max_seq_len": config.get("max_position_embeddings", 4096),
-        # Mistral's window covers every layer; Qwen's is refused above.
+        # Mistral's and Mixtral's window covers every layer; Qwen's is refused above.
         "sliding_window": (config.get("sliding_window") or 0)
-        if model_type == "mistral"
+        if model_type in ("mistral", "mixtral")
         else 0,
         "norm": "rmsnorm",
         "norm_placement": "post" if model_type == "olmo2" else "pre",
@@ -164,6 +219,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     }
     if answers["qk_norm"]:
         answers["qk_norm_scope"] = "full" if model_type == "olmo2" else "head"
+    if model_type in _MOE_KEYS:
+        answers.update(_moe_answers(config, model_type))
     if rope["rope_type"] in ("llama3", "yarn"):
         original = int(rope["original_max_position_embeddings"])
         # HF derives a missing factor from the two context lengths.

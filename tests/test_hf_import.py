@@ -7,6 +7,7 @@ import pytest
 import torch
 import transformers
 import yaml
+from safetensors.torch import load_file
 
 from mytitan_scaffold.hf_import import answers_from_hf_config
 
@@ -75,8 +76,15 @@ def _tiny(config: dict) -> dict:
         and config["head_dim"] * config["num_attention_heads"] != config["hidden_size"]
     )
     tiny["head_dim"] = 32 if explicit else 16
-    if tiny.get("sliding_window") and tiny["model_type"] == "mistral":
+    if tiny.get("sliding_window") and tiny["model_type"] in ("mistral", "mixtral"):
         tiny["sliding_window"] = 8  # shorter than the test's 24 tokens
+    for key, size in (("num_local_experts", 4), ("num_experts", 4)):
+        if key in config:
+            tiny[key] = size
+    if "num_experts_per_tok" in config:
+        tiny["num_experts_per_tok"] = 2
+    if "moe_intermediate_size" in config:
+        tiny["moe_intermediate_size"] = 48
     return tiny
 
 
@@ -91,7 +99,10 @@ def test_tiny_version_matches_transformers(tmp_path, config_name):
     hf_model = _hf_model(tiny).eval()
     model = spec.model_cls(args).eval()
     adapter = spec.state_dict_adapter(args, None)
-    model.load_state_dict(adapter.from_hf(hf_model.state_dict()), strict=True)
+    # Through a saved checkpoint: its layout (one matrix per expert) is the Hub's.
+    hf_model.save_pretrained(tmp_path / "hf")
+    weights = load_file(tmp_path / "hf" / "model.safetensors")
+    model.load_state_dict(adapter.from_hf(weights), strict=True)
     tokens = torch.randint(0, tiny["vocab_size"], (2, 24))
     with torch.no_grad():
         diff = (model(tokens) - hf_model(tokens).logits).abs().max().item()
@@ -104,6 +115,24 @@ def test_answers_for_qwen3():
     assert answers["head_dim"] == 128 and answers["weight_tying"]
     assert answers["positional"] == "rope" and answers["extra_flavors"] == {}
     assert answers["flavor_name"] == "596M"
+
+
+def test_answers_for_mixtral():
+    answers = answers_from_hf_config(CONFIGS / "mixtral-8x7b-v0.1.json")
+    assert answers["moe"] and (answers["moe_experts"], answers["moe_top_k"]) == (8, 2)
+    assert answers["moe_hidden_dim"] == 0  # the experts are intermediate_size wide
+    assert answers["moe_route_norm"] and answers["moe_aux_loss_coeff"] == 0.02
+    assert not answers["qk_norm"] and answers["sliding_window"] == 0
+    assert answers["flavor_name"] == "47B"
+
+
+def test_answers_for_qwen3_moe():
+    answers = answers_from_hf_config(CONFIGS / "qwen3-30b-a3b.json")
+    assert answers["qk_norm"] and answers["qk_norm_scope"] == "head"
+    assert (answers["moe_experts"], answers["moe_top_k"]) == (128, 8)
+    assert (answers["moe_hidden_dim"], answers["ffn_hidden_dim"]) == (768, 6144)
+    assert answers["moe_route_norm"] and answers["moe_dense_layers"] == 0
+    assert answers["flavor_name"] == "31B"
 
 
 def test_answers_for_llama_rope_scaling():
@@ -132,6 +161,16 @@ def test_answers_for_llama_rope_scaling():
             ["use_sliding_window=True"],
         ),
         ("qwen3-0.6b.json", {"hidden_act": "gelu"}, ["hidden_act='gelu'"]),
+        (
+            "qwen3-30b-a3b.json",
+            {"decoder_sparse_step": 2, "mlp_only_layers": [3, 7]},
+            ["decoder_sparse_step=2", "mlp_only_layers=[3, 7]"],
+        ),
+        (
+            "mixtral-8x7b-v0.1.json",
+            {"router_jitter_noise": 0.1},
+            ["router_jitter_noise=0.1"],
+        ),
         (
             "llama-3.2-1b.json",
             {"quantization_config": {"bits": 4}},
