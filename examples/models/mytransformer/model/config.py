@@ -58,11 +58,11 @@ class MytransformerModelArgs(BaseModelArgs):
         kv_dim = self.n_kv_heads * self.head_dim
         attention = self.dim * (q_dim + 2 * kv_dim) + q_dim * self.dim
         attention += 2 * self.head_dim
-        feed_forward = 3 * self.dim * self.ffn_hidden_dim
+        feed_forward = self.n_layers * 3 * self.dim * self.ffn_hidden_dim
         norm = self.dim
-        block = attention + feed_forward + 2 * norm
+        block = attention + 2 * norm
         embedding = self.vocab_size * self.dim
-        nparams = 2 * embedding + self.n_layers * block + norm
+        nparams = 2 * embedding + self.n_layers * block + feed_forward + norm
         # 6 FLOPs per weight per token for every matmul (the output projection
         # included, the embedding lookup not), plus 6 * 2 * head_dim per head
         # and position for the attention scores and values.

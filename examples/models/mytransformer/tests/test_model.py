@@ -4,6 +4,8 @@ Run from the folder that holds `models/`:
     python -m pytest models/mytransformer/tests
 """
 
+import json
+
 import pytest
 import torch
 
@@ -65,6 +67,8 @@ def test_state_dict_adapter_round_trip():
 transformers = pytest.importorskip(
     "transformers", reason="HF parity needs transformers"
 )
+# A transformers dependency, so only imported once transformers is there.
+from safetensors.torch import load_file, save_file
 
 
 def _hf_model(seed: int = 1) -> torch.nn.Module:
@@ -82,20 +86,31 @@ def _max_logit_diff(model: torch.nn.Module, hf_model: torch.nn.Module) -> float:
         return (model(tokens) - hf_model(tokens).logits).abs().max().item()
 
 
-def test_loads_hugging_face_weights_with_equal_logits():
+def test_loads_hugging_face_weights_with_equal_logits(tmp_path):
     hf_model = _hf_model()
+    # Through the files a Hub checkpoint has, in the layout the Hub uses.
+    hf_model.save_pretrained(tmp_path)
+    hf_state_dict = load_file(tmp_path / "model.safetensors")
     adapter = SPEC.state_dict_adapter(ARGS, None)
     model = _model(seed=2)
     # strict: a key missing or unexpected on either side fails with its name.
-    model.load_state_dict(adapter.from_hf(hf_model.state_dict()), strict=True)
+    model.load_state_dict(adapter.from_hf(hf_state_dict), strict=True)
     assert _max_logit_diff(model, hf_model) <= TOLERANCE
 
 
-def test_exports_weights_hugging_face_loads_with_equal_logits():
+def test_exports_weights_hugging_face_loads_with_equal_logits(tmp_path):
     model = _model()
     adapter = SPEC.state_dict_adapter(ARGS, None)
-    hf_model = _hf_model()
-    result = hf_model.load_state_dict(adapter.to_hf(model.state_dict()), strict=False)
-    assert not result.missing_keys, result.missing_keys
-    assert not result.unexpected_keys, result.unexpected_keys
-    assert _max_logit_diff(model, hf_model) <= TOLERANCE
+    # Copies: safetensors refuses tensors that share memory (views of one weight).
+    hf_state_dict = {k: v.clone() for k, v in adapter.to_hf(model.state_dict()).items()}
+    save_file(hf_state_dict, tmp_path / "model.safetensors")
+    (tmp_path / "config.json").write_text(json.dumps(hf_config(ARGS)))
+    hf_model, info = transformers.AutoModelForCausalLM.from_pretrained(
+        tmp_path,
+        dtype=torch.float32,
+        attn_implementation="eager",
+        output_loading_info=True,
+    )
+    assert not info["missing_keys"], info["missing_keys"]
+    assert not info["unexpected_keys"], info["unexpected_keys"]
+    assert _max_logit_diff(model, hf_model.eval()) <= TOLERANCE
