@@ -90,7 +90,7 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     if model_type == "llama":
         expect("attention_bias", (False, None))
         expect("mlp_bias", (False, None))
-    if model_type in ("qwen2", "qwen3", "qwen3_moe"):
+    if model_type == "qwen3_moe":
         expect("use_sliding_window", (False, None))
     if model_type in ("qwen3", "olmo2", "qwen3_moe"):
         expect("attention_bias", (False, None))
@@ -103,10 +103,52 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         dense = config.get("mlp_only_layers") or []
         if sorted(dense) != list(range(len(dense))):
             found["mlp_only_layers"] = dense
-    layer_types = config.get("layer_types") or []
-    if any(kind != "full_attention" for kind in layer_types):
-        found["layer_types"] = sorted(set(layer_types))
+    if _attention_window(config, model_type) is None:
+        found["layer_types"] = _layer_types(config, model_type)
     return found
+
+
+def _window_size(config: dict[str, Any], model_type: str) -> int:
+    if model_type in ("qwen2", "qwen3") and not config.get("use_sliding_window"):
+        return 0  # transformers ignores their window then
+    return config.get("sliding_window") or 0
+
+
+def _layer_types(config: dict[str, Any], model_type: str) -> list[str]:
+    """Each layer's attention, as transformers derives it from the config."""
+    layers = config.get("num_hidden_layers", 0)
+    if config.get("layer_types"):
+        return list(config["layer_types"])
+    window = _window_size(config, model_type)
+    # Qwen slides only from layer max_window_layers on; Mistral and Mixtral everywhere.
+    first = (
+        config.get("max_window_layers", 28) if model_type in ("qwen2", "qwen3") else 0
+    )
+    return [
+        "sliding_attention" if window and i >= first else "full_attention"
+        for i in range(layers)
+    ]
+
+
+def _attention_window(
+    config: dict[str, Any], model_type: str
+) -> tuple[int, int] | None:
+    """(sliding_window, global_every) for the template, or None when the layers'
+    pattern is not all-global, all-local, or local with every k-th layer global."""
+    kinds = _layer_types(config, model_type)
+    window = _window_size(config, model_type)
+    if "sliding_attention" not in kinds:
+        return 0, 0
+    if not window:
+        return None  # local layers without a window size
+    if "full_attention" not in kinds:
+        return window, 0
+    every = kinds.index("full_attention") + 1
+    pattern = [
+        "full_attention" if (i + 1) % every == 0 else "sliding_attention"
+        for i in range(len(kinds))
+    ]
+    return (window, every) if every >= 2 and kinds == pattern else None
 
 
 def _flavor_name(nparams: int) -> str:
@@ -192,6 +234,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
 
     dim, heads = config["hidden_size"], config["num_attention_heads"]
     head_dim = config.get("head_dim") or dim // heads
+    window, global_every = _attention_window(config, model_type)
     answers: dict[str, Any] = {
         "vocab_size": config["vocab_size"],
         "dim": dim,
@@ -205,10 +248,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "positional": _ROPE_TYPES[rope["rope_type"]],
         "rope_theta": float(rope["rope_theta"]),
         "max_seq_len": config.get("max_position_embeddings", 4096),
-        # Mistral's and Mixtral's window covers every layer; Qwen's is refused above.
-        "sliding_window": (config.get("sliding_window") or 0)
-        if model_type in ("mistral", "mixtral")
-        else 0,
+        "sliding_window": window,
         "norm": "rmsnorm",
         "norm_placement": "post" if model_type == "olmo2" else "pre",
         "norm_eps": float(config.get("rms_norm_eps", 1e-6)),
@@ -217,6 +257,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "weight_tying": bool(config.get("tie_word_embeddings", False)),
         "extra_flavors": {},
     }
+    if window:
+        answers["global_every"] = global_every
     if answers["qk_norm"]:
         answers["qk_norm_scope"] = "full" if model_type == "olmo2" else "head"
     if model_type in _MOE_KEYS:

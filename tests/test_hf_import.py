@@ -88,9 +88,40 @@ def _tiny(config: dict) -> dict:
     return tiny
 
 
-@pytest.mark.parametrize("config_name", CONFIG_NAMES)
+# Qwen configs with sliding windows: local everywhere, or every second layer global.
+WINDOWED = {
+    "qwen2_all_local": (
+        "qwen2.5-0.5b.json",
+        {"use_sliding_window": True, "sliding_window": 8, "max_window_layers": 0},
+    ),
+    "qwen3_alternating": (
+        "qwen3-0.6b.json",
+        {
+            "use_sliding_window": True,
+            "sliding_window": 8,
+            "layer_types": ["sliding_attention", "full_attention"],
+        },
+    ),
+}
+
+
+def test_answers_for_windowed_qwen(tmp_path):
+    base, changes = WINDOWED["qwen3_alternating"]
+    config = {**json.loads((CONFIGS / base).read_text()), **changes}
+    config["layer_types"] = ["sliding_attention", "full_attention"] * 14
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    answers = answers_from_hf_config(path)
+    assert (answers["sliding_window"], answers["global_every"]) == (8, 2)
+
+
+@pytest.mark.parametrize("config_name", CONFIG_NAMES + sorted(WINDOWED))
 def test_tiny_version_matches_transformers(tmp_path, config_name):
-    tiny = _tiny(json.loads((CONFIGS / config_name).read_text()))
+    if config_name in WINDOWED:
+        base, changes = WINDOWED[config_name]
+        tiny = {**_tiny(json.loads((CONFIGS / base).read_text())), **changes}
+    else:
+        tiny = _tiny(json.loads((CONFIGS / config_name).read_text()))
     path = tmp_path / "config.json"
     path.write_text(json.dumps(tiny))
     spec, answers = _render(tmp_path, path, "tiny")
@@ -156,9 +187,10 @@ def test_answers_for_llama_rope_scaling():
             ["attention_bias=True", "rope_type='dynamic'"],
         ),
         (
+            # Qwen's default: full attention up to max_window_layers, local after.
             "qwen2.5-0.5b.json",
-            {"use_sliding_window": True},
-            ["use_sliding_window=True"],
+            {"use_sliding_window": True, "max_window_layers": 12},
+            ["layer_types=['full_attention'"],
         ),
         ("qwen3-0.6b.json", {"hidden_act": "gelu"}, ["hidden_act='gelu'"]),
         (

@@ -145,6 +145,8 @@ COUNTERPARTS = {
     "short_llama3_tied": "Qwen3ForCausalLM",
     "olmo2_like": "Olmo2ForCausalLM",
     "mistral_like": "MistralForCausalLM",
+    "qwen3_alternating_window": "Qwen3ForCausalLM",
+    "qwen2_local_window": "Qwen2ForCausalLM",
     "mixtral_like": "MixtralForCausalLM",
     "qwen3_moe_like": "Qwen3MoeForCausalLM",
 }

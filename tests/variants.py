@@ -6,7 +6,8 @@ key is the model name unless the set names one. The sets with a transformers
 counterpart: default and llama_tied (Llama with Llama 3 RoPE), qwen2_like and
 short_yarn_bias (Qwen2: qkv bias), qwen3_like and short_llama3_tied (Qwen3:
 qk-norm, explicit head_dim, tying), olmo2_like (OLMo 2: post-norm, qk-norm across
-heads), mistral_like (Mistral: sliding window in every layer), mixtral_like
+heads), mistral_like (Mistral: sliding window in every layer), qwen3_alternating_window
+and qwen2_local_window (Qwen's layer_types), mixtral_like
 (Mixtral: MoE with a sliding window), qwen3_moe_like (Qwen3-MoE: a dense first
 block, unnormalized top-k). deepseek_like_moe takes the other MoE branches.
 """
@@ -83,6 +84,19 @@ VARIANTS = {
         "extra_flavors": {
             "70B": {"dim": 8192, "n_layers": 80, "n_heads": 64, "n_kv_heads": 8}
         },
+    },
+    "qwen3_alternating_window": {
+        "qk_norm": True,
+        "sliding_window": 4096,
+        "global_every": 2,
+        "positional": "rope",
+        "extra_flavors": {},
+    },
+    "qwen2_local_window": {
+        "qkv_bias": True,
+        "sliding_window": 1024,
+        "positional": "rope",
+        "extra_flavors": {},
     },
     "mixtral_like": {
         "moe": True,
