@@ -1,6 +1,6 @@
 """Mixture-of-experts models train under torchtitan's Trainer on CPU, and FSDP,
-expert parallelism (alone, and with tensor parallelism splitting each expert)
-and TP match one process step by step from one seed checkpoint; HF checkpoints
+expert parallelism (alone, and with tensor parallelism splitting each expert),
+TP and CP match one process step by step from one seed checkpoint; HF checkpoints
 written and read under EP hold the same weights as one process's.
 
 Each run takes 25-45 s on 2 cores; the models share their seed and baseline.
@@ -39,6 +39,8 @@ LAYOUTS = {
     "FSDP2": Layout(nproc=2, fsdp=2),
     "FSDP2+EP2": Layout(nproc=2, fsdp=2, ep=2),
     "TP2": Layout(nproc=2, tp=2),
+    # The aux loss counts expert loads over the CP ranks' parts of each sequence.
+    "CP2": Layout(nproc=2, cp=2),
     # Each expert split over TP as well; EP+TP with ETP 1 is refused (see test_render).
     "FSDP2+TP2+EP2+ETP2": Layout(nproc=4, fsdp=2, tp=2, ep=2, etp=2),
 }
