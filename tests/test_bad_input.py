@@ -239,7 +239,7 @@ CASES = {
     "from_hf_not_json": (["new", "x", "--from-hf", "broken.yml"], "is not valid JSON"),
     "from_hf_unsupported": (
         ["new", "x", "--from-hf", "sliding.json"],
-        "use_sliding_window=True",
+        "layer_types=['full_attention', 'sliding_attention']",
     ),
     # ------------------------------------------------------------ other commands
     "rehearse_not_a_model": (["rehearse", "notes"], "has no .copier-answers.yml"),
@@ -300,6 +300,8 @@ def base_project(tmp_path_factory) -> Path:
         "num_attention_heads": 4,
         "use_sliding_window": True,
         "sliding_window": 4096,
+        # Qwen's layers slide from max_window_layers on: a global, then a local one.
+        "max_window_layers": 1,
     }
     (root / "sliding.json").write_text(json.dumps(sliding))
     return root
