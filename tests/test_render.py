@@ -149,6 +149,7 @@ COUNTERPARTS = {
     "qwen2_local_window": "Qwen2ForCausalLM",
     "mixtral_like": "MixtralForCausalLM",
     "qwen3_moe_like": "Qwen3MoeForCausalLM",
+    "dots1_like": "Dots1ForCausalLM",
 }
 
 

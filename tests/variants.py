@@ -9,7 +9,8 @@ qk-norm, explicit head_dim, tying), olmo2_like (OLMo 2: post-norm, qk-norm acros
 heads), mistral_like (Mistral: sliding window in every layer), qwen3_alternating_window
 and qwen2_local_window (Qwen's layer_types), mixtral_like
 (Mixtral: MoE with a sliding window), qwen3_moe_like (Qwen3-MoE: a dense first
-block, unnormalized top-k). deepseek_like_moe takes the other MoE branches.
+block, unnormalized top-k), dots1_like (Dots1: sigmoid routing, shared experts, routing
+biases). deepseek_like_moe takes the other MoE branches.
 """
 
 VARIANTS = {
@@ -126,6 +127,20 @@ VARIANTS = {
                 "moe_hidden_dim": 768,
             }
         },
+    },
+    "dots1_like": {
+        "moe": True,
+        "qk_norm": True,
+        "positional": "rope",
+        "moe_experts": 8,
+        "moe_top_k": 2,
+        "moe_shared_experts": 2,
+        "moe_score_func": "sigmoid",
+        "moe_route_scale": 2.5,
+        "moe_load_balancing": "expert_bias",
+        "moe_dense_layers": 1,
+        "moe_hidden_dim": 512,
+        "extra_flavors": {},
     },
     "deepseek_like_moe": {
         "moe": True,
