@@ -103,8 +103,6 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         dense = config.get("mlp_only_layers") or []
         if sorted(dense) != list(range(len(dense))):
             found["mlp_only_layers"] = dense
-    if _attention_window(config, model_type) is None:
-        found["layer_types"] = _layer_types(config, model_type)
     return found
 
 
@@ -224,7 +222,10 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     if missing:
         raise MytitanError(f"--from-hf {path} lacks {', '.join(missing)}")
     rope, rope_unsupported = _rope(config)
+    window_pattern = _attention_window(config, model_type)
     unsupported = {**_unsupported_fields(config, model_type), **rope_unsupported}
+    if window_pattern is None:
+        unsupported["layer_types"] = _layer_types(config, model_type)
     if unsupported:
         listed = ", ".join(f"{key}={value!r}" for key, value in unsupported.items())
         raise MytitanError(
@@ -234,7 +235,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
 
     dim, heads = config["hidden_size"], config["num_attention_heads"]
     head_dim = config.get("head_dim") or dim // heads
-    window, global_every = _attention_window(config, model_type)
+    window, global_every = window_pattern
     answers: dict[str, Any] = {
         "vocab_size": config["vocab_size"],
         "dim": dim,

@@ -114,7 +114,8 @@ def hf_export_args(folder):
     ]
 
 
-def _max_diff(a, b):
+def max_diff(a, b):
+    """The largest per-step difference of two runs of STEPS losses."""
     assert len(a) == len(b) == STEPS, (a, b)
     return max(abs(x - y) for x, y in zip(a, b, strict=True))
 
@@ -132,7 +133,7 @@ def test_layout_matches_one_process(project, layout):
             project.run(LAYOUTS[layout], layout)
         return
     losses = project.run(LAYOUTS[layout], layout)
-    assert _max_diff(project.baseline, losses) <= TOLERANCE, (project.baseline, losses)
+    assert max_diff(project.baseline, losses) <= TOLERANCE, (project.baseline, losses)
 
 
 def test_resume_equals_uninterrupted(project, tmp_path):
@@ -159,7 +160,7 @@ def test_resume_equals_uninterrupted(project, tmp_path):
         extra_args=[*checkpoint, "--training.steps", str(STEPS)],
     )
     assert len(second) == STEPS - 2, second  # it started after step 2
-    assert _max_diff(project.baseline, first + second) <= TOLERANCE
+    assert max_diff(project.baseline, first + second) <= TOLERANCE
 
 
 # Compile is checked on the default model only, to bound the suite's time.
@@ -174,7 +175,7 @@ def test_compile(project, layout):
         )
     losses = project.run(Layout(compile=True), "compiled")
     # Inductor's fused kernels round differently from eager; the plan is the same.
-    assert _max_diff(project.baseline, losses) <= 1e-3
+    assert max_diff(project.baseline, losses) <= 1e-3
 
 
 def test_rehearse_refuses_tp_with_compile(tmp_path):
@@ -243,4 +244,4 @@ def test_hf_checkpoint_round_trip_through_the_trainer(project, tmp_path):
             str(hf_dir),
         ],
     )
-    assert _max_diff(project.baseline, losses) <= TOLERANCE
+    assert max_diff(project.baseline, losses) <= TOLERANCE

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from mytitan_scaffold.cli import app
 from mytitan_scaffold.rehearsal import Layout
 
-from .test_rehearsal import STEPS, TOLERANCE, Project, hf_export_args
+from .test_rehearsal import STEPS, TOLERANCE, Project, hf_export_args, max_diff
 
 pytestmark = pytest.mark.slow
 
@@ -62,17 +62,12 @@ def _project(projects, tmp_path_factory, name):
     return projects[name]
 
 
-def _max_diff(a, b):
-    assert len(a) == len(b) == STEPS, (a, b)
-    return max(abs(x - y) for x, y in zip(a, b, strict=True))
-
-
 @pytest.mark.parametrize(("model", "layout"), CASES)
 def test_layout_matches_one_process(projects, tmp_path_factory, model, layout):
     project = _project(projects, tmp_path_factory, model)
     assert project.baseline[-1] < project.baseline[0]
     losses = project.run(LAYOUTS[layout], layout)
-    assert _max_diff(project.baseline, losses) <= TOLERANCE, (project.baseline, losses)
+    assert max_diff(project.baseline, losses) <= TOLERANCE, (project.baseline, losses)
 
 
 def _hf_weights(folder):
@@ -103,7 +98,7 @@ def test_hf_checkpoints_under_expert_parallelism(projects, tmp_path_factory, tmp
                 str(hf_seed),
             ],
         )
-        assert _max_diff(project.baseline, losses) <= TOLERANCE, (name, losses)
+        assert max_diff(project.baseline, losses) <= TOLERANCE, (name, losses)
         exports[name] = _hf_weights(folder / f"step-{STEPS}")
 
     one, ep = exports["1 process"], exports["EP2"]
@@ -131,4 +126,4 @@ def test_compile_matches_eager(projects, tmp_path_factory):
     rendered router and aux loss; Inductor rounds differently, the plan is the same."""
     project = _project(projects, tmp_path_factory, "mixtral_aux_loss")
     losses = project.run(Layout(compile=True), "compiled")
-    assert _max_diff(project.baseline, losses) <= 1e-3, (project.baseline, losses)
+    assert max_diff(project.baseline, losses) <= 1e-3, (project.baseline, losses)

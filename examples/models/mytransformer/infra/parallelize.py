@@ -94,12 +94,11 @@ def parallelize_mytransformer(
         apply_compile(model, job_config.compile)
 
     if parallel_dims.fsdp_enabled:
-        names = (
-            ["dp_replicate", "fsdp"] if parallel_dims.dp_replicate_enabled else ["fsdp"]
-        )
+        # HSDP: replicate over dp_replicate, shard over the rest.
+        replicate = ["dp_replicate"] if parallel_dims.dp_replicate_enabled else []
         apply_fsdp(
             model,
-            parallel_dims.get_mesh(names),
+            parallel_dims.get_mesh([*replicate, "fsdp"]),
             param_dtype=TORCH_DTYPE_MAP[job_config.training.mixed_precision_param],
             reduce_dtype=TORCH_DTYPE_MAP[job_config.training.mixed_precision_reduce],
             pp_enabled=parallel_dims.pp_enabled,
