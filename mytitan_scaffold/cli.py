@@ -7,7 +7,7 @@ import inspect
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -215,6 +215,16 @@ app.command("new")(new)
 
 # ------------------------------------------------------------------ rehearse
 TOLERANCE = 1e-4
+GRAD_NORM_RTOL = 1e-3
+
+
+def _fail_comparison(what: str, tolerance: float) -> NoReturn:
+    typer.echo(
+        f"mytitan: error: {what} from 1 process by more than {tolerance:g}: "
+        "the parallel plan is wrong",
+        err=True,
+    )
+    raise typer.Exit(1)
 
 
 def rehearse(
@@ -228,10 +238,13 @@ def rehearse(
         int, typer.Option(help="Processes (torchrun --nproc_per_node).")
     ] = 1,
     fsdp: Annotated[
-        int, typer.Option(help="FSDP degree; -1 takes what TP and CP leave.")
+        int, typer.Option(help="FSDP degree; -1 takes what TP, CP and PP leave.")
     ] = -1,
     tp: Annotated[int, typer.Option(help="Tensor parallel degree.")] = 1,
     cp: Annotated[int, typer.Option(help="Context parallel degree.")] = 1,
+    pp: Annotated[
+        int, typer.Option(help="Pipeline parallel degree (stages of layers).")
+    ] = 1,
     ep: Annotated[
         int,
         typer.Option(
@@ -251,7 +264,8 @@ def rehearse(
         typer.Option(
             "--compare",
             help=f"Run 1 process and the layout from one seed checkpoint; "
-            f"fail when a step's losses differ by more than {TOLERANCE:g}.",
+            f"fail when a step's losses differ by more than {TOLERANCE:g} or its "
+            f"gradient norms by more than {GRAD_NORM_RTOL:g} (relative).",
         ),
     ] = False,
     workdir: Annotated[
@@ -280,7 +294,14 @@ def rehearse(
             )
         try:
             layout = Layout(
-                nproc=nproc, fsdp=fsdp, tp=tp, cp=cp, ep=ep, etp=etp, compile=compile
+                nproc=nproc,
+                fsdp=fsdp,
+                tp=tp,
+                cp=cp,
+                pp=pp,
+                ep=ep,
+                etp=etp,
+                compile=compile,
             )
         except ValueError as error:
             raise MytitanError(f"{error}: e.g. --nproc 2 --tp 2") from None
@@ -308,13 +329,17 @@ def rehearse(
                 on_step=show,
             )
             typer.echo(f"max |loss diff| vs 1 process: {result.max_abs_diff:.3g}")
+            typer.echo(
+                "max relative gradient-norm diff vs 1 process: "
+                f"{result.max_grad_norm_rel_diff:.3g}"
+            )
             if result.max_abs_diff > TOLERANCE:
-                typer.echo(
-                    f"mytitan: error: {layout.describe()} differs from 1 process by more "
-                    f"than {TOLERANCE:g}: the parallel plan is wrong",
-                    err=True,
+                _fail_comparison(f"{layout.describe()}'s losses differ", TOLERANCE)
+            if result.max_grad_norm_rel_diff > GRAD_NORM_RTOL:
+                _fail_comparison(
+                    f"{layout.describe()}'s gradient norms differ (relatively)",
+                    GRAD_NORM_RTOL,
                 )
-                raise typer.Exit(1)
         else:
             run(
                 config_file,

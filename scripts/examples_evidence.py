@@ -28,7 +28,7 @@ from mytitan_scaffold.rehearsal import Layout, create_seed_checkpoint, run
 from mytitan_scaffold.rehearsal.runner import (
     LOCAL_BATCH_SIZE,
     SEQ_LEN,
-    read_step_losses,
+    logged_steps,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def _cpu_name() -> str:
 
 
 def _copy_log(workdir: Path, name: str) -> list[dict]:
-    records = [vars(r) for r in read_step_losses(workdir / "losses.jsonl")]
+    records = [vars(r) for r in logged_steps(workdir)]
     with open(OUT / f"{name}.jsonl", "w") as f:
         f.writelines(json.dumps(record) + "\n" for record in records)
     return records

@@ -251,6 +251,10 @@ CASES = {
         ["rehearse", "models/demo", "--nproc", "2", "--tp", "3"],
         "must equal nproc",
     ),
+    "rehearse_pp_without_processes": (
+        ["rehearse", "models/demo", "--pp", "2"],
+        "fsdp * tp * cp * pp must equal nproc",
+    ),
     "rehearse_bad_steps": (
         ["rehearse", "models/demo", "--steps", "0"],
         "--steps must be at least 1",

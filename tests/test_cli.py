@@ -267,3 +267,29 @@ def test_interactive_prompts_on_a_terminal(tmp_path):
     assert "Number of transformer blocks" not in text  # given as a flag
     answers = yaml.safe_load((tmp_path / "models/demo/.copier-answers.yml").read_text())
     assert (answers["n_layers"], answers["n_heads"]) == (3, 32)
+
+
+@pytest.mark.parametrize(
+    ("losses", "grad_norms", "exit_code", "message"),
+    [
+        ([2.0, 1.5], [1.0, 0.8], 0, "max |loss diff| vs 1 process: 0"),
+        ([2.0, 1.501], [1.0, 0.8], 1, "PP2's losses differ from 1 process"),
+        # torchtitan 0.2.2's pipeline bug: equal losses, gradients 1024x too large.
+        ([2.0, 1.5], [1024.0, 819.2], 1, "PP2's gradient norms differ"),
+    ],
+)
+def test_rehearse_compare_verdict(
+    tmp_path, monkeypatch, losses, grad_norms, exit_code, message
+):
+    """`--compare` fails on losses or on gradient norms, each with its own line."""
+    from mytitan_scaffold import rehearsal
+
+    def fake_compare(config_file, layout, **kwargs):
+        return rehearsal.Comparison(layout, [2.0, 1.5], losses, [1.0, 0.8], grad_norms)
+
+    monkeypatch.setattr(rehearsal, "compare", fake_compare)
+    assert mytitan("new", "demo", "--defaults", cwd=tmp_path).exit_code == 0
+    args = ["rehearse", "models/demo", "--nproc", "2", "--pp", "2", "--compare"]
+    result = mytitan(*args, cwd=tmp_path)
+    assert result.exit_code == exit_code, result.output
+    assert message in result.output

@@ -10,8 +10,10 @@ from .runner import (
     Layout,
     RehearsalError,
     StepLoss,
+    baseline_args,
     compare,
     create_seed_checkpoint,
+    logged_steps,
     run,
 )
 
@@ -20,8 +22,10 @@ __all__ = [
     "Layout",
     "RehearsalError",
     "StepLoss",
+    "baseline_args",
     "compare",
     "create_seed_checkpoint",
     "ensure_assets",
+    "logged_steps",
     "run",
 ]

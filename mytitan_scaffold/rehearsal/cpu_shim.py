@@ -32,7 +32,7 @@ from torch.distributed.tensor.experimental._context_parallel import (
 from torch.distributed.tensor.experimental._context_parallel import (
     _sharding_rules as cp_sharding_rules,
 )
-from torchtitan.components.metrics import MetricsProcessor
+from torchtitan.components.metrics import MetricsProcessor, _get_metrics_rank
 from torchtitan.hf_datasets import DatasetConfig, text_datasets
 from torchtitan.tools import utils as titan_utils
 
@@ -335,7 +335,9 @@ def record_losses() -> None:
             original(
                 self, step, global_avg_loss, global_max_loss, grad_norm, extra_metrics
             )
-            if not dist.is_initialized() or dist.get_rank() == 0:
+            # The rank torchtitan logs from: under PP, the one holding the loss.
+            rank = _get_metrics_rank(self.parallel_dims, self.job_config)
+            if not dist.is_initialized() or dist.get_rank() == rank:
                 record = {
                     "step": step,
                     "loss": float(global_avg_loss),

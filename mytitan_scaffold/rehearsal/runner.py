@@ -33,10 +33,15 @@ DATASET_NAME = "mytitan_rehearsal"
 
 SEQ_LEN = 128
 LOCAL_BATCH_SIZE = 8
+# Pipelines split each batch into LOCAL_BATCH_SIZE // PP_MICROBATCH_SIZE
+# micro-batches (at least one per stage, so the schedules have no idle stage).
+PP_MICROBATCH_SIZE = 2
 SEED = 42
 # Fixed rather than a fraction of `steps`, so a run cut short (then resumed)
 # warms up like the uninterrupted run.
 WARMUP_STEPS = 2
+# Each run's steps (losses, gradient norms), one JSON line per step, in its workdir.
+LOSS_LOG_NAME = "losses.jsonl"
 LOG_TAIL_LINES = 40
 # Folder that holds the mytitan_scaffold package, so workers can import the shim.
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -66,40 +71,48 @@ class RehearsalError(RuntimeError):
 class Layout:
     """How one rehearsal spreads the model over processes.
 
-    `fsdp=-1` means "whatever is left" once tp and cp are placed, as in torchtitan.
-    `ep` splits MoE experts over ranks it borrows from fsdp * cp * tp (torchtitan's
-    rule); `etp` (1 or tp) splits each expert over TP ranks as well.
+    `fsdp=-1` means "whatever is left" once pp, tp and cp are placed, as in
+    torchtitan. `ep` splits MoE experts over ranks it borrows from fsdp * cp * tp
+    (torchtitan's rule); `etp` (1 or tp) splits each expert over TP ranks as well.
+    `pp` cuts the layers into that many stages, one per rank group.
     """
 
     nproc: int = 1
     fsdp: int = 1
     tp: int = 1
     cp: int = 1
+    pp: int = 1
     ep: int = 1
     etp: int = 1
     compile: bool = False
 
     def __post_init__(self) -> None:
-        if min(self.nproc, self.tp, self.cp) < 1 or self.fsdp == 0 or self.fsdp < -1:
+        degrees = (self.nproc, self.tp, self.cp, self.pp)
+        if min(degrees) < 1 or self.fsdp == 0 or self.fsdp < -1:
             raise ValueError(f"degrees must be positive (fsdp may be -1): {self}")
-        if self.nproc % (self.tp * self.cp) != 0 or (
-            self.fsdp != -1 and self.fsdp * self.tp * self.cp != self.nproc
+        if self.nproc % self._non_data_ranks != 0 or (
+            self.fsdp != -1 and self.fsdp * self._non_data_ranks != self.nproc
         ):
-            raise ValueError(f"fsdp * tp * cp must equal nproc: {self}")
-        if self.ep < 1 or self.nproc % (self.ep * self.etp) != 0:
+            raise ValueError(f"fsdp * tp * cp * pp must equal nproc: {self}")
+        if self.ep < 1 or (self.nproc // self.pp) % (self.ep * self.etp) != 0:
             raise ValueError(f"ep * etp must divide fsdp * tp * cp: {self}")
         if self.etp not in (1, self.tp):
             raise ValueError(f"etp must be 1 or tp: {self}")
 
     @property
+    def _non_data_ranks(self) -> int:
+        return self.tp * self.cp * self.pp
+
+    @property
     def fsdp_degree(self) -> int:
-        return self.nproc // (self.tp * self.cp) if self.fsdp == -1 else self.fsdp
+        return self.nproc // self._non_data_ranks if self.fsdp == -1 else self.fsdp
 
     def describe(self) -> str:
         degrees = (
             ("FSDP", self.fsdp_degree),
             ("TP", self.tp),
             ("CP", self.cp),
+            ("PP", self.pp),
             ("EP", self.ep),
             ("ETP", self.etp),
         )
@@ -109,15 +122,25 @@ class Layout:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Per-step losses of one process and of a layout, from the same seed checkpoint."""
+    """Per-step losses and gradient norms of one process and of a layout, from
+    the same seed checkpoint."""
 
     layout: Layout
     baseline: list[float]
     losses: list[float]
+    baseline_grad_norms: list[float]
+    grad_norms: list[float]
 
     @property
     def max_abs_diff(self) -> float:
         return max(abs(a - b) for a, b in zip(self.baseline, self.losses, strict=True))
+
+    @property
+    def max_grad_norm_rel_diff(self) -> float:
+        """Losses can agree while gradients are scaled wrongly (Adam and clipping
+        hide a constant factor): the norms, before clipping, cannot."""
+        pairs = zip(self.baseline_grad_norms, self.grad_norms, strict=True)
+        return max(abs(a - b) / max(abs(a), 1e-12) for a, b in pairs)
 
 
 def run(
@@ -194,16 +217,17 @@ def compare(
 ) -> Comparison:
     """Run one process and `layout` from one seed checkpoint; return both losses.
 
-    The baseline uses the layout's compile setting, so only parallelism differs.
+    The baseline uses the layout's compile setting, so only parallelism differs,
+    and accumulates gradients over the micro-batches a pipeline would run.
     """
     workdir = Path(workdir)
     seed = create_seed_checkpoint(
         config_file, workdir=workdir / "seed", pythonpath=pythonpath
     )
     losses: dict[str, list[float]] = {}
-    for name, each in (
-        ("baseline", Layout(compile=layout.compile)),
-        ("layout", layout),
+    for name, each, extra_args in (
+        ("baseline", Layout(compile=layout.compile), baseline_args(layout)),
+        ("layout", layout, []),
     ):
         losses[name] = run(
             config_file,
@@ -212,17 +236,47 @@ def compare(
             workdir=workdir / name,
             pythonpath=pythonpath,
             seed_checkpoint=seed,
+            extra_args=extra_args,
             on_step=partial(on_step, each) if on_step else None,
         )
     if len(losses["layout"]) != steps or len(losses["baseline"]) != steps:
         raise RehearsalError(f"expected {steps} losses per run, got {losses}")
-    return Comparison(layout, losses["baseline"], losses["layout"])
+    norms = {
+        name: [step.grad_norm for step in logged_steps(workdir / name)]
+        for name in losses
+    }
+    return Comparison(
+        layout, losses["baseline"], losses["layout"], norms["baseline"], norms["layout"]
+    )
+
+
+def baseline_args(layout: Layout) -> list[str]:
+    """Arguments that make one process take `layout`'s micro-batches.
+
+    A pipeline runs each batch as several micro-batches; one process then
+    accumulates gradients over the same ones. Only what a forward pass computes
+    over its whole batch (an MoE auxiliary loss) can tell the two apart.
+    """
+    if layout.pp == 1:
+        return []
+    return [
+        "--training.local_batch_size",
+        str(PP_MICROBATCH_SIZE),
+        "--training.global_batch_size",
+        str(LOCAL_BATCH_SIZE),
+    ]
 
 
 def _check_supported(layout: Layout) -> None:
     if SEQ_LEN % (2 * layout.tp * layout.cp) != 0:
         raise RehearsalError(
             f"{layout.describe()}: sequence length {SEQ_LEN} must divide by 2 * tp * cp"
+        )
+    micro_batches = LOCAL_BATCH_SIZE // PP_MICROBATCH_SIZE
+    if layout.pp > micro_batches:
+        raise RehearsalError(
+            f"{layout.describe()}: a batch of {LOCAL_BATCH_SIZE} sequences makes "
+            f"{micro_batches} micro-batches, fewer than the {layout.pp} stages"
         )
     if layout.compile and layout.tp > 1:
         raise RehearsalError(
@@ -244,7 +298,9 @@ def _layout_args(layout: Layout) -> list[str]:
         "--parallelism.context_parallel_degree",
         str(layout.cp),
         "--parallelism.pipeline_parallel_degree",
-        "1",
+        str(layout.pp),
+        "--parallelism.pipeline_parallel_microbatch_size",
+        str(PP_MICROBATCH_SIZE),
         "--parallelism.expert_parallel_degree",
         str(layout.ep),
         "--parallelism.expert_tensor_parallel_degree",
@@ -324,7 +380,7 @@ def _launch(
     config_file = Path(config_file).resolve()
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    loss_log = workdir / "losses.jsonl"
+    loss_log = workdir / LOSS_LOG_NAME
     loss_log.unlink(missing_ok=True)
     command = [
         sys.executable,
@@ -412,6 +468,11 @@ def _wait(
             # SIGTERM lets torchrun stop its workers; SIGKILL would orphan them.
             process.terminate()
             process.wait()
+
+
+def logged_steps(workdir: str | Path) -> list[StepLoss]:
+    """The steps that the run in `workdir` logged."""
+    return read_step_losses(Path(workdir) / LOSS_LOG_NAME)
 
 
 def read_step_losses(loss_log: Path) -> list[StepLoss]:
