@@ -27,6 +27,7 @@ EXPECTED_FILES = {
     "model/state_dict_adapter.py",
     "infra/__init__.py",
     "infra/parallelize.py",
+    "infra/pipeline.py",
     "train_configs/debug_model.toml",
     "tests/__init__.py",
     "tests/test_model.py",

@@ -9,11 +9,13 @@ from torchtitan.components.lr_scheduler import build_lr_schedulers
 from torchtitan.components.optimizer import build_optimizers
 from torchtitan.components.tokenizer import build_hf_tokenizer
 from torchtitan.components.validate import build_validator
-from torchtitan.distributed.pipeline_parallel import pipeline_llm
 from torchtitan.hf_datasets.text_datasets import build_text_dataloader
 from torchtitan.protocols.train_spec import TrainSpec
 
-from .infra.parallelize import parallelize_mytransformer
+from .infra import (
+    parallelize_mytransformer,
+    pipeline_mytransformer,
+)
 from .model import (
     MytransformerModel,
     MytransformerModelArgs,
@@ -65,7 +67,7 @@ def get_train_spec() -> TrainSpec:
         model_cls=MytransformerModel,
         model_args=mytransformer_args,
         parallelize_fn=parallelize_mytransformer,
-        pipelining_fn=pipeline_llm,
+        pipelining_fn=pipeline_mytransformer,
         build_optimizers_fn=build_optimizers,
         build_lr_schedulers_fn=build_lr_schedulers,
         build_dataloader_fn=build_text_dataloader,

@@ -1,6 +1,6 @@
 """Apply tensor, context and data parallelism, activation checkpointing and
-torch.compile to the Mytransformer model (pipeline parallelism is torchtitan's
-`pipeline_llm`, which calls this function once per stage)."""
+torch.compile to the Mytransformer model (pipeline parallelism is
+`pipeline_mytransformer` in pipeline.py, which calls this function once per stage)."""
 
 import torch
 from torch import nn

@@ -1,9 +1,11 @@
 """Hyperparameters of the Mytransformer model."""
 
+import os
 from dataclasses import dataclass
 
 from torch import nn
 from torchtitan.config import JobConfig
+from torchtitan.distributed import ParallelDims
 from torchtitan.protocols.model import BaseModelArgs
 from torchtitan.tools.logging import logger
 
@@ -69,3 +71,24 @@ class MytransformerModelArgs(BaseModelArgs):
         matmul_params = nparams - embedding
         attention_flops = 12 * self.n_layers * self.n_heads * self.head_dim * seq_len
         return nparams, 6 * matmul_params + attention_flops
+
+
+def tokens_per_step(job_config: JobConfig) -> int:
+    """Tokens in one optimizer step over all data-parallel ranks, counted as
+    torchtitan's Trainer counts its global batch."""
+    training, parallelism = job_config.training, job_config.parallelism
+    global_batch_size = training.global_batch_size
+    if global_batch_size < 0:
+        dims = ParallelDims(
+            dp_replicate=parallelism.data_parallel_replicate_degree,
+            dp_shard=parallelism.data_parallel_shard_degree,
+            cp=parallelism.context_parallel_degree,
+            tp=parallelism.tensor_parallel_degree,
+            pp=parallelism.pipeline_parallel_degree,
+            ep=parallelism.expert_parallel_degree,
+            etp=parallelism.expert_tensor_parallel_degree,
+            world_size=int(os.environ.get("WORLD_SIZE", "1")),
+        )
+        data_parallel_degree = dims.dp_replicate * dims.dp_shard
+        global_batch_size = training.local_batch_size * data_parallel_degree
+    return global_batch_size * training.seq_len
