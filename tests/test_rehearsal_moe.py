@@ -1,6 +1,7 @@
 """Mixture-of-experts models train under torchtitan's Trainer on CPU, and FSDP,
 expert parallelism (alone, and with tensor parallelism splitting each expert),
-TP and CP match one process step by step from one seed checkpoint; HF checkpoints
+TP, CP and PP (alone, and with EP) match one process step by step from one seed
+checkpoint, in losses and gradient norms; HF checkpoints
 written and read under EP hold the same weights as one process's.
 
 Each run takes 25-45 s on 2 cores; the models share their seed and baseline.
@@ -46,12 +47,15 @@ LAYOUTS = {
     # Gradients scaled per token, and routing-bias counts without the schedule's
     # shape-finding pass (see the rendered infra/pipeline.py).
     "PP2": Layout(nproc=2, pp=2),
+    # Experts split over the FSDP ranks of each stage.
+    "FSDP2+PP2+EP2": Layout(nproc=4, fsdp=2, pp=2, ep=2),
 }
 # Every layout on the first model; the second takes the expert-parallel and TP ones.
 CASES = [("mixtral_aux_loss", layout) for layout in LAYOUTS] + [
     ("deepseek_expert_bias", "FSDP2+EP2"),
     ("deepseek_expert_bias", "TP2"),
     ("deepseek_expert_bias", "PP2"),
+    ("deepseek_expert_bias", "FSDP2+PP2+EP2"),
 ]
 
 
