@@ -19,7 +19,7 @@ except ImportError:
 from . import __version__
 from .answers import Question, load_data_file, parse_data_pairs, questions
 from .errors import MytitanError
-from .hf_import import answers_from_hf_config
+from .hf_import import SUPPORTED_MODEL_TYPES, answers_from_hf_config
 from .project import resolve_target
 
 app = typer.Typer(
@@ -102,9 +102,8 @@ def new(
         Path | None,
         typer.Option(
             "--from-hf",
-            help="A Hugging Face config.json (llama, mistral, qwen2, qwen3, olmo2, "
-            "mixtral, qwen3_moe): its architecture and sizes become the answers and "
-            "the main flavor.",
+            help=f"A Hugging Face config.json ({', '.join(SUPPORTED_MODEL_TYPES)}): "
+            "its architecture and sizes become the answers and the main flavor.",
         ),
     ] = None,
     models_dir: Annotated[

@@ -21,13 +21,18 @@ SUPPORTED_MODEL_TYPES = (
     "olmo2",
     "mixtral",
     "qwen3_moe",
+    "dots1",
 )
-_QK_NORM_TYPES = ("qwen3", "olmo2", "qwen3_moe")
+_QK_NORM_TYPES = ("qwen3", "olmo2", "qwen3_moe", "dots1")
 # Keys of the expert count, and of the expert hidden size, per MoE model type.
 _MOE_KEYS = {
     "mixtral": ("num_local_experts", "intermediate_size"),
     "qwen3_moe": ("num_experts", "moe_intermediate_size"),
+    "dots1": ("n_routed_experts", "moe_intermediate_size"),
 }
+# Where each model type's local layers start when it derives them from
+# max_window_layers (transformers' default when the key is missing).
+_FIRST_WINDOW_LAYER = {"qwen2": 28, "qwen3": 28, "dots1": 62}
 _ROPE_TYPES = {"default": "rope", "llama3": "rope_llama3", "yarn": "rope_yarn"}
 # YaRN keys that alter the scaling beyond factor / beta_fast / beta_slow.
 _YARN_EXTRAS = ("attention_factor", "mscale", "mscale_all_dim")
@@ -92,7 +97,7 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         expect("mlp_bias", (False, None))
     if model_type == "qwen3_moe":
         expect("use_sliding_window", (False, None))
-    if model_type in ("qwen3", "olmo2", "qwen3_moe"):
+    if model_type in ("qwen3", "olmo2", "qwen3_moe", "dots1"):
         expect("attention_bias", (False, None))
     if model_type == "mixtral":
         # Noise on the router's input during training: not in the template.
@@ -103,6 +108,15 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         dense = config.get("mlp_only_layers") or []
         if sorted(dense) != list(range(len(dense))):
             found["mlp_only_layers"] = dense
+    if model_type == "dots1":
+        # Node-limited routing (experts in groups, top groups first) is not offered.
+        expect("n_group", (1, None), 1)
+        expect("topk_group", (1, None), 1)
+        # Dots1 routes like the template's sigmoid recipe only with shared experts.
+        if not config.get("n_shared_experts"):
+            found["n_shared_experts"] = config.get("n_shared_experts")
+        if "sliding_attention" in _layer_types(config, model_type):
+            found["layer_types"] = "sliding layers (no MoE window in the template)"
     return found
 
 
@@ -118,10 +132,11 @@ def _layer_types(config: dict[str, Any], model_type: str) -> list[str]:
     if config.get("layer_types"):
         return list(config["layer_types"])
     window = _window_size(config, model_type)
-    # Qwen slides only from layer max_window_layers on; Mistral and Mixtral everywhere.
-    first = (
-        config.get("max_window_layers", 28) if model_type in ("qwen2", "qwen3") else 0
-    )
+    # Qwen and Dots1 slide only from layer max_window_layers on; Mistral and
+    # Mixtral everywhere.
+    first = 0
+    if model_type in _FIRST_WINDOW_LAYER:
+        first = config.get("max_window_layers", _FIRST_WINDOW_LAYER[model_type])
     return [
         "sliding_attention" if window and i >= first else "full_attention"
         for i in range(layers)
@@ -150,6 +165,8 @@ def _attention_window(
 
 
 def _flavor_name(nparams: int) -> str:
+    if nparams >= 10**11:  # "143B", where two significant digits would print 1.4e+02
+        return f"{round(nparams / 10**9)}B"
     if nparams >= 10**9:
         return f"{nparams / 10**9:.2g}B"
     return f"{nparams / 10**6:.3g}M"
@@ -167,18 +184,33 @@ def _nparams(answers: dict[str, Any]) -> int:
     feed_forward = layers * 3 * dim * answers["ffn_hidden_dim"]
     if answers.get("moe"):
         experts = answers["moe_experts"]
+        all_experts = experts + answers["moe_shared_experts"]
         expert = 3 * dim * (answers["moe_hidden_dim"] or answers["ffn_hidden_dim"])
         moe_layers = layers - answers["moe_dense_layers"]
         feed_forward = (layers - moe_layers) * 3 * dim * answers["ffn_hidden_dim"]
-        feed_forward += moe_layers * (dim * experts + experts * expert)
+        feed_forward += moe_layers * (dim * experts + all_experts * expert)
     embeddings = answers["vocab_size"] * dim * (1 if answers["weight_tying"] else 2)
     return embeddings + layers * (attention + 2 * dim) + feed_forward + dim
 
 
 def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
     """Mixtral and Qwen3-MoE route with a softmax over the experts, no shared
-    experts, and train with the Switch auxiliary loss."""
+    experts, and train with the Switch auxiliary loss; Dots1 routes with sigmoid
+    scores, shared experts and routing biases (DeepSeek-V3's recipe)."""
     experts_key, hidden_key = _MOE_KEYS[model_type]
+    if model_type == "dots1":
+        return {
+            "moe": True,
+            "moe_experts": config[experts_key],
+            "moe_top_k": config.get("num_experts_per_tok") or 1,
+            "moe_hidden_dim": config[hidden_key],
+            "moe_shared_experts": config["n_shared_experts"],
+            "moe_score_func": "sigmoid",
+            "moe_route_norm": bool(config.get("norm_topk_prob", False)),
+            "moe_route_scale": float(config.get("routed_scaling_factor", 1.0)),
+            "moe_load_balancing": "expert_bias",
+            "moe_dense_layers": config.get("first_k_dense_replace") or 0,
+        }
     aux_loss_coeff = config.get("router_aux_loss_coef", 0.001)
     answers = {
         "moe": True,

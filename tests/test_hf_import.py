@@ -78,7 +78,11 @@ def _tiny(config: dict) -> dict:
     tiny["head_dim"] = 32 if explicit else 16
     if tiny.get("sliding_window") and tiny["model_type"] in ("mistral", "mixtral"):
         tiny["sliding_window"] = 8  # shorter than the test's 24 tokens
-    for key, size in (("num_local_experts", 4), ("num_experts", 4)):
+    for key, size in (
+        ("num_local_experts", 4),
+        ("num_experts", 4),
+        ("n_routed_experts", 4),
+    ):
         if key in config:
             tiny[key] = size
     if "num_experts_per_tok" in config:
@@ -166,6 +170,20 @@ def test_answers_for_qwen3_moe():
     assert answers["flavor_name"] == "31B"
 
 
+def test_answers_for_dots1():
+    answers = answers_from_hf_config(CONFIGS / "dots.llm1-base.json")
+    assert (answers["moe_score_func"], answers["moe_load_balancing"]) == (
+        "sigmoid",
+        "expert_bias",
+    )
+    assert (answers["moe_experts"], answers["moe_top_k"]) == (128, 6)
+    assert (answers["moe_shared_experts"], answers["moe_dense_layers"]) == (2, 1)
+    assert answers["moe_route_norm"] and answers["moe_route_scale"] == 2.5
+    assert answers["qk_norm"] and answers["qk_norm_scope"] == "head"
+    # Whole billions past 100B, never "1.4e+02B".
+    assert answers["flavor_name"] == "143B"
+
+
 def test_answers_for_llama_rope_scaling():
     answers = answers_from_hf_config(CONFIGS / "llama-3.1-8b.json")
     assert answers["positional"] == "rope_llama3"
@@ -202,6 +220,18 @@ def test_answers_for_llama_rope_scaling():
             "mixtral-8x7b-v0.1.json",
             {"router_jitter_noise": 0.1},
             ["router_jitter_noise=0.1"],
+        ),
+        (
+            # Node-limited routing; Dots1 without shared experts; local layers.
+            "dots.llm1-base.json",
+            {"n_group": 8, "topk_group": 4},
+            ["n_group=8", "topk_group=4"],
+        ),
+        ("dots.llm1-base.json", {"n_shared_experts": None}, ["n_shared_experts=None"]),
+        (
+            "dots.llm1-base.json",
+            {"sliding_window": 4096, "max_window_layers": 31},
+            ["layer_types="],
         ),
         (
             "llama-3.2-1b.json",
