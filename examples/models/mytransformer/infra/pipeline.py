@@ -42,6 +42,8 @@ def pipeline_mytransformer(
     loss_fn: LossFunction,
 ) -> tuple[_PipelineSchedule, list[nn.Module], bool, bool]:
     """Split `model` into stages and build their schedule, as `pipeline_llm` does."""
+    # The Trainer divides by the step's labelled tokens, known only inside its
+    # step; all tokens are labelled in torchtitan's text datasets, so this is it.
     scale = 1.0 / tokens_per_step(job_config)
 
     def per_token_loss(pred: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
