@@ -15,6 +15,7 @@ from mytitan_scaffold.cli import run
 from mytitan_scaffold.release import record
 from mytitan_scaffold.template_source import template_root
 
+from .conftest import assert_ruff_clean, import_package
 from .test_cli import tree_hash
 
 IDENTITY = ["-c", "user.name=test", "-c", "user.email=test@example.invalid"]
@@ -262,3 +263,28 @@ def test_shipped_history_overrides_a_stale_cache(tmp_path, monkeypatch):
         "show", "v1.0.0:template/model/config.py.jinja", cwd=repo
     )
     assert "(template v2)" in config
+
+
+def test_update_across_shipped_releases(tmp_path, monkeypatch, capsys):
+    """A user's MoE model rendered from the shipped v0.2.0 and edited takes the
+    current release (v0.3.0 added infra/pipeline.py) and keeps the edit."""
+    monkeypatch.setenv(template_history.CACHE_ENV, str(tmp_path / "cache"))
+    src = template_history.materialize(template_history.BUNDLE)
+    answers = {"moe": True, "moe_experts": 4, "moe_load_balancing": "expert_bias"}
+    project = _project(tmp_path, src, "v0.2.0", **answers)
+    model = project / "models" / "demo"
+    assert not (model / "infra" / "pipeline.py").exists()
+    _user_edits(project)
+    code, out, err = _mytitan(project, monkeypatch, capsys, "update", "models/demo")
+    assert code == 0, out + err
+    tag = template_history.release_tag()
+    assert f"updated models/demo: v0.2.0 -> {tag}" in out
+    assert "pipeline_demo" in (model / "__init__.py").read_text()
+    assert (
+        "_exclude_metadata_inference" in (model / "infra" / "pipeline.py").read_text()
+    )
+    assert "def user_helper()" in (model / "model" / "model.py").read_text()
+    assert yaml.safe_load((model / ".copier-answers.yml").read_text())["_commit"] == tag
+    assert_ruff_clean(model)
+    spec = import_package(model, "updated_demo").get_train_spec()
+    assert spec.pipelining_fn.__name__ == "pipeline_demo"
