@@ -184,10 +184,8 @@ def _report(plan, dry_run: bool) -> None:
     else:
         typer.echo(f"{plan.registry_file} already lists {plan.answers['model_name']}")
     if not dry_run:
-        from .render import recorded_answers
-
         # Expert parallelism is what an MoE model adds to the dense plan.
-        layout = "--ep 2" if recorded_answers(plan.model_dir).get("moe") else "--tp 2"
+        layout = "--ep 2" if plan.answers.get("moe") else "--tp 2"
         typer.echo(
             f"next: mytitan rehearse {plan.model_dir} --nproc 2 {layout} --compare"
         )

@@ -28,6 +28,7 @@ import torch
 from mytitan_scaffold.rehearsal import (
     Comparison,
     Layout,
+    StepLoss,
     create_seed_checkpoint,
     run,
 )
@@ -56,14 +57,14 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def _copy_log(workdir: Path, name: str) -> list[dict]:
-    records = [vars(r) for r in logged_steps(workdir)]
+def _copy_log(workdir: Path, name: str) -> list[StepLoss]:
+    records = logged_steps(workdir)
     with open(OUT / f"{name}.jsonl", "w") as f:
-        f.writelines(json.dumps(record) + "\n" for record in records)
+        f.writelines(json.dumps(vars(record)) + "\n" for record in records)
     return records
 
 
-def _plot(records: list[dict], path: Path) -> bool:
+def _plot(records: list[StepLoss], path: Path) -> bool:
     try:
         import matplotlib
 
@@ -72,8 +73,8 @@ def _plot(records: list[dict], path: Path) -> bool:
     except ImportError:
         print("matplotlib is not installed: skipping the PNG", file=sys.stderr)
         return False
-    steps = [r["step"] for r in records]
-    losses = [r["loss"] for r in records]
+    steps = [r.step for r in records]
+    losses = [r.loss for r in records]
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(steps, losses, linewidth=1)
     ax.set_xlabel("step")
@@ -111,10 +112,10 @@ def main() -> None:
         long = _copy_log(work / "long", "train_1process")
         summary["train"] = {
             "steps": len(long),
-            "first_loss": long[0]["loss"],
-            "last_loss": long[-1]["loss"],
-            "mean_loss_first_10": sum(r["loss"] for r in long[:10]) / 10,
-            "mean_loss_last_10": sum(r["loss"] for r in long[-10:]) / 10,
+            "first_loss": long[0].loss,
+            "last_loss": long[-1].loss,
+            "mean_loss_first_10": sum(r.loss for r in long[:10]) / 10,
+            "mean_loss_last_10": sum(r.loss for r in long[-10:]) / 10,
             "wall_seconds": round(time.perf_counter() - start, 1),
         }
         summary["png"] = _plot(long, OUT / "loss_curve.png")
@@ -135,13 +136,7 @@ def main() -> None:
             # nothing but rounding, so one baseline serves every layout.
             run(CONFIG, layout, workdir=work / name, **common)
             records = _copy_log(work / name, f"compare_{name}")
-            comparison = Comparison(
-                layout,
-                [r["loss"] for r in baseline],
-                [r["loss"] for r in records],
-                [r["grad_norm"] for r in baseline],
-                [r["grad_norm"] for r in records],
-            )
+            comparison = Comparison.of_steps(layout, baseline, records)
             summary["compare"][name] = {
                 "max_abs_loss_diff": comparison.max_abs_diff,
                 "max_rel_grad_norm_diff": comparison.max_grad_norm_rel_diff,

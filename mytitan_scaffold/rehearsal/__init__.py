@@ -15,6 +15,7 @@ from .runner import (
     create_seed_checkpoint,
     logged_steps,
     run,
+    run_steps,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "ensure_assets",
     "logged_steps",
     "run",
+    "run_steps",
 ]

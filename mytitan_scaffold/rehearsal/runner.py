@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 try:
     import tomllib
@@ -131,6 +132,19 @@ class Comparison:
     baseline_grad_norms: list[float]
     grad_norms: list[float]
 
+    @classmethod
+    def of_steps(
+        cls, layout: Layout, baseline: Sequence[StepLoss], steps: Sequence[StepLoss]
+    ) -> Comparison:
+        """The comparison of two runs' logged steps."""
+        return cls(
+            layout,
+            [step.loss for step in baseline],
+            [step.loss for step in steps],
+            [step.grad_norm for step in baseline],
+            [step.grad_norm for step in steps],
+        )
+
     @property
     def max_abs_diff(self) -> float:
         return max(abs(a - b) for a, b in zip(self.baseline, self.losses, strict=True))
@@ -143,7 +157,12 @@ class Comparison:
         return max(abs(a - b) / max(abs(a), 1e-12) for a, b in pairs)
 
 
-def run(
+def run(config_file: str | Path, layout: Layout, **kwargs: Any) -> list[float]:
+    """Train as `run_steps` does and return the loss of each step that ran."""
+    return [step.loss for step in run_steps(config_file, layout, **kwargs)]
+
+
+def run_steps(
     config_file: str | Path,
     layout: Layout,
     *,
@@ -154,8 +173,8 @@ def run(
     extra_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     on_step: StepCallback | None = None,
-) -> list[float]:
-    """Train for `steps` steps and return the loss of each step that ran.
+) -> list[StepLoss]:
+    """Train for `steps` steps and return each step that ran, as logged.
 
     Checkpointing is off unless `seed_checkpoint` is given (loaded as the
     initial model-only state) or `extra_args` turn it on; `extra_args` come
@@ -173,8 +192,7 @@ def run(
         *_checkpoint_args(seed_checkpoint),
         *extra_args,
     ]
-    records = _launch(config_file, layout, args, workdir, pythonpath, env, on_step)
-    return [record.loss for record in records]
+    return _launch(config_file, layout, args, workdir, pythonpath, env, on_step)
 
 
 def create_seed_checkpoint(
@@ -224,12 +242,12 @@ def compare(
     seed = create_seed_checkpoint(
         config_file, workdir=workdir / "seed", pythonpath=pythonpath
     )
-    losses: dict[str, list[float]] = {}
+    logged: dict[str, list[StepLoss]] = {}
     for name, each, extra_args in (
         ("baseline", Layout(compile=layout.compile), baseline_args(layout)),
         ("layout", layout, []),
     ):
-        losses[name] = run(
+        logged[name] = run_steps(
             config_file,
             each,
             steps=steps,
@@ -239,15 +257,9 @@ def compare(
             extra_args=extra_args,
             on_step=partial(on_step, each) if on_step else None,
         )
-    if len(losses["layout"]) != steps or len(losses["baseline"]) != steps:
-        raise RehearsalError(f"expected {steps} losses per run, got {losses}")
-    norms = {
-        name: [step.grad_norm for step in logged_steps(workdir / name)]
-        for name in losses
-    }
-    return Comparison(
-        layout, losses["baseline"], losses["layout"], norms["baseline"], norms["layout"]
-    )
+    if len(logged["layout"]) != steps or len(logged["baseline"]) != steps:
+        raise RehearsalError(f"expected {steps} steps per run, got {logged}")
+    return Comparison.of_steps(layout, logged["baseline"], logged["layout"])
 
 
 def baseline_args(layout: Layout) -> list[str]:
