@@ -2,6 +2,7 @@
 # On a GPU machine that cannot install from an index, from the repository root:
 # install the wheels scripts/gpu_wheels.sh put in $WHEELS (.whl/), check that
 # torchtitan imports, then measure with scripts/gpu_evidence.py (same arguments).
+# .whl/ is git-ignored: copy (or carry) it to the GPU machine with the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
