@@ -5,7 +5,7 @@
 
 Trains examples/models/mytransformer with torchtitan's Trainer from the TOML as
 shipped (by default the 1B flavor: bf16, torch.compile, selective activation
-checkpointing, FSDP settings) on the corpus mytitan generates locally, and
+checkpointing; FSDP from two GPUs on) on the corpus mytitan generates locally, and
 reports what torchtitan measures: tokens/s per device, TFLOPS, MFU and peak
 reserved memory. Only what a measurement needs changes: the tokenizer and data
 (nothing can be downloaded), the step count, checkpointing and profiling off,
