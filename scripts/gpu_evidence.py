@@ -43,6 +43,12 @@ from mytitan_scaffold.rehearsal.assets import (
     TOKENIZER_SUBDIR,
     ensure_assets,
 )
+from mytitan_scaffold.rehearsal.runner import (
+    CUSTOM_IMPORT_ENV,
+    LOCAL_RUN_ENV,
+    SEQ_LEN,
+    SHIM_MODULE,
+)
 
 PROJECT = ROOT / "examples"
 CONFIG = "models/mytransformer/train_configs/mytransformer_1b.toml"
@@ -159,8 +165,6 @@ def train_args(
 
 def cpu_args() -> list[str]:
     """What turns the run into a CPU check of this pipeline (see --cpu)."""
-    from mytitan_scaffold.rehearsal.runner import SHIM_MODULE
-
     return [
         "--experimental.custom_import",
         SHIM_MODULE,
@@ -168,7 +172,7 @@ def cpu_args() -> list[str]:
         "--training.mixed_precision_param",
         "float32",
         "--training.seq_len",
-        "128",
+        str(SEQ_LEN),
         "--training.local_batch_size",
         "2",
     ]
@@ -324,15 +328,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(environment, indent=2), flush=True)
 
-    env = dict(
-        os.environ, PYTHONUNBUFFERED="1", HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1"
-    )
+    env = {**os.environ, **LOCAL_RUN_ENV}
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(PROJECT), str(ROOT), env.get("PYTHONPATH")])
     )
     if args.cpu:
-        from mytitan_scaffold.rehearsal.runner import CUSTOM_IMPORT_ENV
-
         env[CUSTOM_IMPORT_ENV] = "models"  # the shim chains to the TOML's import
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     launcher += ["--nproc_per_node", str(args.nproc), "-m", "torchtitan.train"]

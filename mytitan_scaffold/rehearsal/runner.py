@@ -44,6 +44,13 @@ WARMUP_STEPS = 2
 # Each run's steps (losses, gradient norms), one JSON line per step, in its workdir.
 LOSS_LOG_NAME = "losses.jsonl"
 LOG_TAIL_LINES = 40
+# Set for every training process: output as it happens, and the data is local,
+# so never let datasets or the hub reach the network.
+LOCAL_RUN_ENV = {
+    "PYTHONUNBUFFERED": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_HUB_OFFLINE": "1",
+}
 # Folder that holds the mytitan_scaffold package, so workers can import the shim.
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -435,10 +442,7 @@ def _process_env(
     return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(paths),
-        "PYTHONUNBUFFERED": "1",
-        # Everything is local; never let datasets or the hub reach the network.
-        "HF_DATASETS_OFFLINE": "1",
-        "HF_HUB_OFFLINE": "1",
+        **LOCAL_RUN_ENV,
         LOSS_LOG_ENV: str(loss_log),
         CUSTOM_IMPORT_ENV: _toml_custom_import(config_file),
         **(env or {}),
