@@ -13,6 +13,7 @@ from torchtitan.hf_datasets.text_datasets import build_text_dataloader
 from torchtitan.protocols.train_spec import TrainSpec
 
 from .infra import (
+    build_mytransformer_metrics_processor,
     parallelize_mytransformer,
     pipeline_mytransformer,
 )
@@ -74,5 +75,7 @@ def get_train_spec() -> TrainSpec:
         build_tokenizer_fn=build_hf_tokenizer,
         build_loss_fn=build_cross_entropy_loss,
         build_validator_fn=build_validator,
+        # Reports the validation loss per token under context parallelism too.
+        build_metrics_processor_fn=build_mytransformer_metrics_processor,
         state_dict_adapter=MytransformerStateDictAdapter,
     )
