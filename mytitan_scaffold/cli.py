@@ -261,8 +261,9 @@ def rehearse(
         typer.Option(
             "--compare",
             help=f"Run 1 process and the layout from one seed checkpoint; "
-            f"fail when a step's losses differ by more than {TOLERANCE:g} or its "
-            f"gradient norms by more than {GRAD_NORM_RTOL:g} (relative).",
+            f"fail when a step's losses (or the validation losses after the first "
+            f"and last steps) differ by more than {TOLERANCE:g} or its gradient "
+            f"norms by more than {GRAD_NORM_RTOL:g} (relative).",
         ),
     ] = False,
     workdir: Annotated[
@@ -327,11 +328,19 @@ def rehearse(
             )
             typer.echo(f"max |loss diff| vs 1 process: {result.max_abs_diff:.3g}")
             typer.echo(
+                "max |validation loss diff| vs 1 process: "
+                f"{result.max_validation_abs_diff:.3g}"
+            )
+            typer.echo(
                 "max relative gradient-norm diff vs 1 process: "
                 f"{result.max_grad_norm_rel_diff:.3g}"
             )
             if result.max_abs_diff > TOLERANCE:
                 _fail_comparison(f"{layout.describe()}'s losses differ", TOLERANCE)
+            if result.max_validation_abs_diff > TOLERANCE:
+                _fail_comparison(
+                    f"{layout.describe()}'s validation losses differ", TOLERANCE
+                )
             if result.max_grad_norm_rel_diff > GRAD_NORM_RTOL:
                 _fail_comparison(
                     f"{layout.describe()}'s gradient norms differ (relatively)",

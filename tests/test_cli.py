@@ -270,22 +270,27 @@ def test_interactive_prompts_on_a_terminal(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("losses", "grad_norms", "exit_code", "message"),
+    ("losses", "grad_norms", "validation", "exit_code", "message"),
     [
-        ([2.0, 1.5], [1.0, 0.8], 0, "max |loss diff| vs 1 process: 0"),
-        ([2.0, 1.501], [1.0, 0.8], 1, "PP2's losses differ from 1 process"),
+        ([2.0, 1.5], [1.0, 0.8], [2.1, 1.6], 0, "max |loss diff| vs 1 process: 0"),
+        ([2.0, 1.501], [1.0, 0.8], [2.1, 1.6], 1, "PP2's losses differ from 1"),
         # torchtitan 0.2.2's pipeline bug: equal losses, gradients 1024x too large.
-        ([2.0, 1.5], [1024.0, 819.2], 1, "PP2's gradient norms differ"),
+        ([2.0, 1.5], [1024.0, 819.2], [2.1, 1.6], 1, "PP2's gradient norms differ"),
+        # Training agrees, the eval-mode forward does not.
+        ([2.0, 1.5], [1.0, 0.8], [2.1, 1.7], 1, "PP2's validation losses differ"),
     ],
 )
 def test_rehearse_compare_verdict(
-    tmp_path, monkeypatch, losses, grad_norms, exit_code, message
+    tmp_path, monkeypatch, losses, grad_norms, validation, exit_code, message
 ):
-    """`--compare` fails on losses or on gradient norms, each with its own line."""
+    """`--compare` fails on losses, validation losses or gradient norms, each
+    with its own line."""
     from mytitan_scaffold import rehearsal
 
     def fake_compare(config_file, layout, **kwargs):
-        return rehearsal.Comparison(layout, [2.0, 1.5], losses, [1.0, 0.8], grad_norms)
+        return rehearsal.Comparison(
+            layout, [2.0, 1.5], losses, [1.0, 0.8], grad_norms, [2.1, 1.6], validation
+        )
 
     monkeypatch.setattr(rehearsal, "compare", fake_compare)
     assert mytitan("new", "demo", "--defaults", cwd=tmp_path).exit_code == 0

@@ -103,8 +103,16 @@ class Project:
             self.baselines[name] = self.run(Layout(), name, extra_args=args)
         return name
 
+    def validation_losses(self, name):
+        """(step, validation loss) of each validation in the run called `name`."""
+        steps = logged_steps(self.root / "runs" / name)
+        return [
+            (s.step, s.validation_loss) for s in steps if s.validation_loss is not None
+        ]
+
     def assert_matches_baseline(self, name, losses, baseline="baseline"):
-        """The run called `name` has the baseline's losses and gradient norms."""
+        """The run called `name` has the baseline's losses, gradient norms and
+        validation losses (eval mode, after the first and the last step)."""
         expected = self.baselines[baseline]
         assert max_diff(expected, losses) <= TOLERANCE, (expected, losses)
         norms, expected_norms = self.grad_norms(name), self.grad_norms(baseline)
@@ -112,6 +120,10 @@ class Project:
             expected_norms,
             norms,
         )
+        validation = dict(self.validation_losses(name))
+        expected_validation = dict(self.validation_losses(baseline))
+        assert list(expected_validation) == list(validation) == [1, STEPS]
+        assert validation == pytest.approx(expected_validation, abs=TOLERANCE)
 
     def run(self, layout, name, **kwargs):
         return run(

@@ -351,7 +351,26 @@ def record_losses() -> None:
 
         return log
 
+    def make_validation(original: Callable) -> Callable:
+        def log_validation(
+            self: MetricsProcessor,
+            loss: float,
+            step: int,
+            extra_metrics: dict[str, Any] | None = None,
+        ) -> None:
+            original(self, loss, step, extra_metrics)
+            rank = _get_metrics_rank(self.parallel_dims, self.job_config)
+            if not dist.is_initialized() or dist.get_rank() == rank:
+                with open(path, "a", encoding="utf-8") as f:
+                    f.write(
+                        json.dumps({"step": step, "validation_loss": float(loss)})
+                        + "\n"
+                    )
+
+        return log_validation
+
     _patch_method(MetricsProcessor, "log", make)
+    _patch_method(MetricsProcessor, "log_validation", make_validation)
 
 
 def import_user_custom_import() -> None:

@@ -14,7 +14,7 @@ import site
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,8 @@ class StepLoss:
     # 0 in logs written before these fields existed.
     time: float = 0.0
     peak_rss: int = 0
+    # The validation loss torchtitan computed right after this step, if it did.
+    validation_loss: float | None = None
 
 
 StepCallback = Callable[[StepLoss], None]
@@ -138,23 +140,39 @@ class Comparison:
     losses: list[float]
     baseline_grad_norms: list[float]
     grad_norms: list[float]
+    # Validation losses of the steps both runs validated after.
+    baseline_validation: list[float] = field(default_factory=list)
+    validation: list[float] = field(default_factory=list)
 
     @classmethod
     def of_steps(
         cls, layout: Layout, baseline: Sequence[StepLoss], steps: Sequence[StepLoss]
     ) -> Comparison:
         """The comparison of two runs' logged steps."""
+        validated = [
+            (ours.validation_loss, theirs.validation_loss)
+            for ours, theirs in zip(baseline, steps, strict=False)
+            if ours.validation_loss is not None and theirs.validation_loss is not None
+        ]
         return cls(
             layout,
             [step.loss for step in baseline],
             [step.loss for step in steps],
             [step.grad_norm for step in baseline],
             [step.grad_norm for step in steps],
+            [ours for ours, _ in validated],
+            [theirs for _, theirs in validated],
         )
 
     @property
     def max_abs_diff(self) -> float:
         return max(abs(a - b) for a, b in zip(self.baseline, self.losses, strict=True))
+
+    @property
+    def max_validation_abs_diff(self) -> float:
+        """The evaluation path (eval mode, the validator's own batches) agrees too."""
+        pairs = zip(self.baseline_validation, self.validation, strict=True)
+        return max((abs(a - b) for a, b in pairs), default=0.0)
 
     @property
     def max_grad_norm_rel_diff(self) -> float:
@@ -197,9 +215,31 @@ def run_steps(
         "--lr_scheduler.warmup_steps",
         str(min(WARMUP_STEPS, steps)),
         *_checkpoint_args(seed_checkpoint),
+        *_validation_args(steps),
         *extra_args,
     ]
     return _launch(config_file, layout, args, workdir, pythonpath, env, on_step)
+
+
+def _validation_args(steps: int) -> list[str]:
+    """Run torchtitan's validator after the first and the last step, as a GPU
+    run with `[validation]` on would: it is the one path that runs the model in
+    eval mode. It reads the training corpus: a rehearsal checks code, not fit."""
+    return [
+        "--validation.enable",
+        "--validation.dataset",
+        DATASET_NAME,
+        "--validation.dataset_path",
+        str(ensure_assets() / DATASET_SUBDIR),
+        "--validation.seq_len",
+        str(SEQ_LEN),
+        "--validation.local_batch_size",
+        str(LOCAL_BATCH_SIZE),
+        "--validation.steps",
+        "1",
+        "--validation.freq",
+        str(steps),
+    ]
 
 
 def create_seed_checkpoint(
@@ -367,8 +407,8 @@ def _common_args(config_file: Path, workdir: Path) -> list[str]:
         # CPU autocast and FSDP would compute in bf16, and layouts would disagree.
         "--training.mixed_precision_param",
         "float32",
-        # Validation would read its own dataset, the profiler's memory snapshot
-        # needs CUDA, and wandb uploads; a rehearsal stays local.
+        # Training runs turn validation on with local data (run_steps); the
+        # profiler's memory snapshot needs CUDA, and wandb uploads.
         "--validation.no-enable",
         "--profiling.no-enable_profiling",
         "--profiling.no-enable_memory_snapshot",
@@ -496,11 +536,16 @@ def read_step_losses(loss_log: Path) -> list[StepLoss]:
     if not loss_log.exists():
         return []
     text = loss_log.read_text(encoding="utf-8")
-    return [
-        StepLoss(**json.loads(line))
-        for line in text.splitlines(keepends=True)
-        if line.endswith("\n")
-    ]
+    steps: list[StepLoss] = []
+    for line in text.splitlines(keepends=True):
+        if not line.endswith("\n"):
+            continue
+        record = json.loads(line)
+        if "validation_loss" in record:  # Logged after its step's line.
+            steps[-1] = replace(steps[-1], validation_loss=record["validation_loss"])
+        else:
+            steps.append(StepLoss(**record))
+    return steps
 
 
 def _tail(log_file: Path) -> str:
