@@ -6,8 +6,9 @@
 1. The debugmodel flavor trains for --steps steps (default 300) on 1 process with
    torchtitan's Trainer, on the corpus that mytitan generates locally.
 2. From one seed checkpoint, 1 process and FSDP2, TP2, CP2 and PP2 train
-   --compare-steps steps each; the largest per-step loss difference and relative
-   gradient-norm difference against 1 process are reported.
+   --compare-steps steps each; the largest per-step loss difference, validation
+   loss difference (after the first and last steps) and relative gradient-norm
+   difference against 1 process are reported.
 Logs (JSON lines of step, loss, grad_norm, time), a loss-curve PNG and a summary
 with the command and the machine go to examples/evidence/.
 """
@@ -139,12 +140,15 @@ def main() -> None:
             comparison = Comparison.of_steps(layout, baseline, records)
             summary["compare"][name] = {
                 "max_abs_loss_diff": comparison.max_abs_diff,
+                "max_abs_validation_loss_diff": comparison.max_validation_abs_diff,
+                "validations": len(comparison.validation),
                 "max_rel_grad_norm_diff": comparison.max_grad_norm_rel_diff,
             }
             print(
                 f"{name} vs 1 process over {len(records)} steps: max |loss diff| "
-                f"{comparison.max_abs_diff:.3g}, max relative grad-norm diff "
-                f"{comparison.max_grad_norm_rel_diff:.3g}"
+                f"{comparison.max_abs_diff:.3g}, max |validation loss diff| "
+                f"{comparison.max_validation_abs_diff:.3g}, max relative grad-norm "
+                f"diff {comparison.max_grad_norm_rel_diff:.3g}"
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
