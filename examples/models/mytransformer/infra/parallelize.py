@@ -3,6 +3,7 @@ torch.compile to the Mytransformer model (pipeline parallelism is
 `pipeline_mytransformer` in pipeline.py, which calls this function once per stage)."""
 
 import torch
+import torch.distributed as dist
 from torch import nn
 from torch.distributed._composable.replicate import replicate
 from torch.distributed.device_mesh import DeviceMesh
@@ -257,4 +258,16 @@ def apply_ddp(model: nn.Module, dp_mesh: DeviceMesh, enable_compile: bool):
     if enable_compile:
         torch._dynamo.config.optimize_ddp = "ddp_optimizer"
     replicate(model, device_mesh=dp_mesh, bucket_cap_mb=100)
+    # torchtitan 0.2.2's Trainer divides the loss by the tokens of all replicas
+    # already; DDP's default hook would average the gradients once more
+    # (pytorch/torchtitan#2323), as FSDP's divide factor of 1 avoids.
+    model.register_comm_hook(dp_mesh.get_group(), _sum_gradients)
     logger.info("Applied DDP to the model")
+
+
+def _sum_gradients(
+    group: dist.ProcessGroup, bucket: dist.GradBucket
+) -> torch.futures.Future[torch.Tensor]:
+    """DDP communication hook: all-reduce a gradient bucket as a sum."""
+    work = dist.all_reduce(bucket.buffer(), group=group, async_op=True)
+    return work.get_future().then(lambda future: future.value()[0])
