@@ -234,8 +234,13 @@ def rehearse(
     nproc: Annotated[
         int, typer.Option(help="Processes (torchrun --nproc_per_node).")
     ] = 1,
+    replicate: Annotated[
+        int,
+        typer.Option(help="Data-parallel replicas: DDP, or HSDP with FSDP > 1."),
+    ] = 1,
     fsdp: Annotated[
-        int, typer.Option(help="FSDP degree; -1 takes what TP, CP and PP leave.")
+        int,
+        typer.Option(help="FSDP degree; -1 takes what replicas, TP, CP and PP leave."),
     ] = -1,
     tp: Annotated[int, typer.Option(help="Tensor parallel degree.")] = 1,
     cp: Annotated[int, typer.Option(help="Context parallel degree.")] = 1,
@@ -293,6 +298,7 @@ def rehearse(
         try:
             layout = Layout(
                 nproc=nproc,
+                replicate=replicate,
                 fsdp=fsdp,
                 tp=tp,
                 cp=cp,

@@ -253,7 +253,11 @@ CASES = {
     ),
     "rehearse_pp_without_processes": (
         ["rehearse", "models/demo", "--pp", "2"],
-        "fsdp * tp * cp * pp must equal nproc",
+        "replicate * fsdp * tp * cp * pp must equal nproc",
+    ),
+    "rehearse_ddp_with_tp": (
+        ["rehearse", "models/demo", "--nproc", "4", "--replicate", "2", "--tp", "2"],
+        "DDP combines with no TP or PP; use HSDP",
     ),
     "rehearse_bad_steps": (
         ["rehearse", "models/demo", "--steps", "0"],

@@ -51,6 +51,9 @@ LAYOUTS = {
     "TP2": Layout(nproc=2, tp=2),
     "CP2": Layout(nproc=2, cp=2),
     "PP2": Layout(nproc=2, pp=2),
+    # torchtitan's DDP (replicas only), and HSDP: FSDP groups of 2, replicated twice.
+    "DDP2": Layout(nproc=2, replicate=2),
+    "HSDP2x2": Layout(nproc=4, replicate=2, fsdp=2),
 }
 
 

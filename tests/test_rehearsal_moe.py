@@ -49,6 +49,8 @@ LAYOUTS = {
     "PP2": Layout(nproc=2, pp=2),
     # Experts split over the FSDP ranks of each stage.
     "FSDP2+PP2+EP2": Layout(nproc=4, fsdp=2, pp=2, ep=2),
+    # Experts sharded over each replica's FSDP group (torchtitan's efsdp mesh).
+    "HSDP2x2+EP2": Layout(nproc=4, replicate=2, fsdp=2, ep=2),
 }
 # Every layout on the first model; the second takes the expert-parallel and TP ones.
 CASES = [("mixtral_aux_loss", layout) for layout in LAYOUTS] + [
@@ -56,6 +58,7 @@ CASES = [("mixtral_aux_loss", layout) for layout in LAYOUTS] + [
     ("deepseek_expert_bias", "TP2"),
     ("deepseek_expert_bias", "PP2"),
     ("deepseek_expert_bias", "FSDP2+PP2+EP2"),
+    ("deepseek_expert_bias", "HSDP2x2+EP2"),
 ]
 
 

@@ -81,13 +81,16 @@ class RehearsalError(RuntimeError):
 class Layout:
     """How one rehearsal spreads the model over processes.
 
-    `fsdp=-1` means "whatever is left" once pp, tp and cp are placed, as in
-    torchtitan. `ep` splits MoE experts over ranks it borrows from fsdp * cp * tp
-    (torchtitan's rule); `etp` (1 or tp) splits each expert over TP ranks as well.
-    `pp` cuts the layers into that many stages, one per rank group.
+    `replicate` is torchtitan's data-parallel replicate degree: DDP on its own,
+    HSDP (replicas of an FSDP group) with `fsdp` > 1. `fsdp=-1` means "whatever
+    is left" once replicate, pp, tp and cp are placed, as in torchtitan. `ep`
+    splits MoE experts over ranks it borrows from fsdp * cp * tp (torchtitan's
+    rule); `etp` (1 or tp) splits each expert over TP ranks as well. `pp` cuts
+    the layers into that many stages, one per rank group.
     """
 
     nproc: int = 1
+    replicate: int = 1
     fsdp: int = 1
     tp: int = 1
     cp: int = 1
@@ -97,36 +100,52 @@ class Layout:
     compile: bool = False
 
     def __post_init__(self) -> None:
-        degrees = (self.nproc, self.tp, self.cp, self.pp)
+        degrees = (self.nproc, self.replicate, self.tp, self.cp, self.pp)
         if min(degrees) < 1 or self.fsdp == 0 or self.fsdp < -1:
             raise ValueError(f"degrees must be positive (fsdp may be -1): {self}")
-        if self.nproc % self._non_data_ranks != 0 or (
-            self.fsdp != -1 and self.fsdp * self._non_data_ranks != self.nproc
+        if self.nproc % self._ranks_besides_fsdp != 0 or (
+            self.fsdp != -1 and self.fsdp * self._ranks_besides_fsdp != self.nproc
         ):
-            raise ValueError(f"fsdp * tp * cp * pp must equal nproc: {self}")
-        if self.ep < 1 or (self.nproc // self.pp) % (self.ep * self.etp) != 0:
+            raise ValueError(
+                f"replicate * fsdp * tp * cp * pp must equal nproc: {self}"
+            )
+        borrowable = self.nproc // (self.pp * self.replicate)
+        if self.ep < 1 or borrowable % (self.ep * self.etp) != 0:
             raise ValueError(f"ep * etp must divide fsdp * tp * cp: {self}")
         if self.etp not in (1, self.tp):
             raise ValueError(f"etp must be 1 or tp: {self}")
+        ddp = self.replicate > 1 and self.fsdp_degree == 1 and self.cp == 1
+        if ddp and self.nproc > self.replicate:
+            # torchtitan applies DDP only when nothing else splits the model
+            # (with CP, it shards over the CP ranks: HSDP).
+            raise ValueError(f"DDP combines with no TP or PP; use HSDP: {self}")
 
     @property
-    def _non_data_ranks(self) -> int:
-        return self.tp * self.cp * self.pp
+    def _ranks_besides_fsdp(self) -> int:
+        return self.replicate * self.tp * self.cp * self.pp
 
     @property
     def fsdp_degree(self) -> int:
-        return self.nproc // self._non_data_ranks if self.fsdp == -1 else self.fsdp
+        if self.fsdp == -1:
+            return self.nproc // self._ranks_besides_fsdp
+        return self.fsdp
 
     def describe(self) -> str:
+        if self.replicate == 1:
+            data = [("FSDP", self.fsdp_degree)]
+        elif self.fsdp_degree == 1:
+            data = [("DDP", self.replicate)]
+        else:
+            data = [("HSDP", f"{self.replicate}x{self.fsdp_degree}")]
         degrees = (
-            ("FSDP", self.fsdp_degree),
+            *data,
             ("TP", self.tp),
             ("CP", self.cp),
             ("PP", self.pp),
             ("EP", self.ep),
             ("ETP", self.etp),
         )
-        text = "+".join(f"{name}{n}" for name, n in degrees if n > 1) or "1 process"
+        text = "+".join(f"{name}{n}" for name, n in degrees if n != 1) or "1 process"
         return f"{text} compiled" if self.compile else text
 
 
@@ -349,7 +368,7 @@ def _check_supported(layout: Layout) -> None:
 def _layout_args(layout: Layout) -> list[str]:
     return [
         "--parallelism.data_parallel_replicate_degree",
-        "1",
+        str(layout.replicate),
         "--parallelism.data_parallel_shard_degree",
         str(layout.fsdp),
         "--parallelism.tensor_parallel_degree",
