@@ -279,7 +279,7 @@ def rehearse(
     ] = None,
 ) -> None:
     """Train the model briefly on CPU with torchtitan's own Trainer (gloo)."""
-    from .rehearsal import Layout, RehearsalError, run
+    from .rehearsal import Layout, RehearsalError, run_steps
     from .rehearsal import compare as compare_layouts
     from .render import recorded_answers
 
@@ -353,7 +353,7 @@ def rehearse(
                     GRAD_NORM_RTOL,
                 )
         else:
-            run(
+            logged = run_steps(
                 config_file,
                 layout,
                 steps=steps,
@@ -361,6 +361,12 @@ def rehearse(
                 pythonpath=[project_root],
                 on_step=lambda step: show(layout, step),
             )
+            for step in logged:
+                if step.validation_loss is not None:
+                    typer.echo(
+                        f"validation loss after step {step.step}: "
+                        f"{step.validation_loss:.6f}"
+                    )
     except RehearsalError as error:
         typer.echo(f"mytitan: error: {error}", err=True)
         raise typer.Exit(3) from None

@@ -298,3 +298,27 @@ def test_rehearse_compare_verdict(
     result = mytitan(*args, cwd=tmp_path)
     assert result.exit_code == exit_code, result.output
     assert message in result.output
+
+
+def test_rehearse_prints_the_validation_losses(tmp_path, monkeypatch):
+    """Without --compare, the run's validation losses follow its steps."""
+    from mytitan_scaffold import rehearsal
+
+    def fake_run_steps(config_file, layout, *, on_step, **kwargs):
+        steps = [
+            rehearsal.StepLoss(1, 8.0, 1.2, validation_loss=7.5),
+            rehearsal.StepLoss(2, 7.0, 1.1, validation_loss=6.25),
+        ]
+        for step in steps:
+            on_step(step)
+        return steps
+
+    monkeypatch.setattr(rehearsal, "run_steps", fake_run_steps)
+    assert mytitan("new", "demo", "--defaults", cwd=tmp_path).exit_code == 0
+    result = mytitan("rehearse", "models/demo", "--steps", "2", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[-2:] == [
+        "validation loss after step 1: 7.500000",
+        "validation loss after step 2: 6.250000",
+    ]
