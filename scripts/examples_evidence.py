@@ -5,10 +5,10 @@
 
 1. The debugmodel flavor trains for --steps steps (default 300) on 1 process with
    torchtitan's Trainer, on the corpus that mytitan generates locally.
-2. From one seed checkpoint, 1 process and FSDP2, TP2, CP2 and PP2 train
-   --compare-steps steps each; the largest per-step loss difference, validation
-   loss difference (after the first and last steps) and relative gradient-norm
-   difference against 1 process are reported.
+2. From one seed checkpoint, 1 process and FSDP2, TP2, CP2, PP2, DDP2 and HSDP
+   (2 replicas of FSDP2) train --compare-steps steps each; the largest per-step
+   loss difference, validation loss difference (after the first and last steps)
+   and relative gradient-norm difference against 1 process are reported.
 Logs (JSON lines of step, loss, grad_norm, time), a loss-curve PNG and a summary
 with the command and the machine go to examples/evidence/.
 """
@@ -48,6 +48,8 @@ LAYOUTS = {
     "TP2": Layout(nproc=2, tp=2),
     "CP2": Layout(nproc=2, cp=2),
     "PP2": Layout(nproc=2, pp=2),
+    "DDP2": Layout(nproc=2, replicate=2),
+    "HSDP2x2": Layout(nproc=4, replicate=2, fsdp=2),
 }
 
 
