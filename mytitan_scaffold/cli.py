@@ -335,7 +335,8 @@ def rehearse(
             typer.echo(f"max |loss diff| vs 1 process: {result.max_abs_diff:.3g}")
             typer.echo(
                 "max |validation loss diff| vs 1 process: "
-                f"{result.max_validation_abs_diff:.3g}"
+                f"{result.max_validation_abs_diff:.3g} "
+                f"({len(result.validation)} validations)"
             )
             typer.echo(
                 "max relative gradient-norm diff vs 1 process: "

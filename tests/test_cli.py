@@ -273,6 +273,7 @@ def test_interactive_prompts_on_a_terminal(tmp_path):
     ("losses", "grad_norms", "validation", "exit_code", "message"),
     [
         ([2.0, 1.5], [1.0, 0.8], [2.1, 1.6], 0, "max |loss diff| vs 1 process: 0"),
+        ([2.0, 1.5], [1.0, 0.8], [2.1, 1.6], 0, "vs 1 process: 0 (2 validations)"),
         ([2.0, 1.501], [1.0, 0.8], [2.1, 1.6], 1, "PP2's losses differ from 1"),
         # torchtitan 0.2.2's pipeline bug: equal losses, gradients 1024x too large.
         ([2.0, 1.5], [1024.0, 819.2], [2.1, 1.6], 1, "PP2's gradient norms differ"),
