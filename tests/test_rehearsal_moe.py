@@ -49,6 +49,8 @@ LAYOUTS = {
     "PP2": Layout(nproc=2, pp=2),
     # Experts split over the FSDP ranks of each stage.
     "FSDP2+PP2+EP2": Layout(nproc=4, fsdp=2, pp=2, ep=2),
+    # Replicas sum their gradients, the aux loss's included (template v0.4.1).
+    "DDP2": Layout(nproc=2, replicate=2),
     # Experts sharded over each replica's FSDP group (torchtitan's efsdp mesh).
     "HSDP2x2+EP2": Layout(nproc=4, replicate=2, fsdp=2, ep=2),
 }
