@@ -323,6 +323,13 @@ def record_losses() -> None:
     if not path:
         return
 
+    def append(metrics: MetricsProcessor, record: dict[str, Any]) -> None:
+        # From the rank torchtitan logs from: under PP, the one holding the loss.
+        rank = _get_metrics_rank(metrics.parallel_dims, metrics.job_config)
+        if not dist.is_initialized() or dist.get_rank() == rank:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+
     def make(original: Callable) -> Callable:
         def log(
             self: MetricsProcessor,
@@ -335,19 +342,15 @@ def record_losses() -> None:
             original(
                 self, step, global_avg_loss, global_max_loss, grad_norm, extra_metrics
             )
-            # The rank torchtitan logs from: under PP, the one holding the loss.
-            rank = _get_metrics_rank(self.parallel_dims, self.job_config)
-            if not dist.is_initialized() or dist.get_rank() == rank:
-                record = {
-                    "step": step,
-                    "loss": float(global_avg_loss),
-                    "grad_norm": float(grad_norm),
-                    # For benchmarks: step times are differences of `time`.
-                    "time": time.perf_counter(),
-                    "peak_rss": _peak_rss_bytes(),
-                }
-                with open(path, "a", encoding="utf-8") as f:
-                    f.write(json.dumps(record) + "\n")
+            record = {
+                "step": step,
+                "loss": float(global_avg_loss),
+                "grad_norm": float(grad_norm),
+                # For benchmarks: step times are differences of `time`.
+                "time": time.perf_counter(),
+                "peak_rss": _peak_rss_bytes(),
+            }
+            append(self, record)
 
         return log
 
@@ -359,13 +362,7 @@ def record_losses() -> None:
             extra_metrics: dict[str, Any] | None = None,
         ) -> None:
             original(self, loss, step, extra_metrics)
-            rank = _get_metrics_rank(self.parallel_dims, self.job_config)
-            if not dist.is_initialized() or dist.get_rank() == rank:
-                with open(path, "a", encoding="utf-8") as f:
-                    f.write(
-                        json.dumps({"step": step, "validation_loss": float(loss)})
-                        + "\n"
-                    )
+            append(self, {"step": step, "validation_loss": float(loss)})
 
         return log_validation
 

@@ -243,22 +243,8 @@ def run_steps(
 def _validation_args(steps: int) -> list[str]:
     """Run torchtitan's validator after the first and the last step, as a GPU
     run with `[validation]` on would: it is the one path that runs the model in
-    eval mode. It reads the training corpus: a rehearsal checks code, not fit."""
-    return [
-        "--validation.enable",
-        "--validation.dataset",
-        DATASET_NAME,
-        "--validation.dataset_path",
-        str(ensure_assets() / DATASET_SUBDIR),
-        "--validation.seq_len",
-        str(SEQ_LEN),
-        "--validation.local_batch_size",
-        str(LOCAL_BATCH_SIZE),
-        "--validation.steps",
-        "1",
-        "--validation.freq",
-        str(steps),
-    ]
+    eval mode. Its data is set with the training data, in `_common_args`."""
+    return ["--validation.enable", "--validation.freq", str(steps)]
 
 
 def create_seed_checkpoint(
@@ -426,9 +412,20 @@ def _common_args(config_file: Path, workdir: Path) -> list[str]:
         # CPU autocast and FSDP would compute in bf16, and layouts would disagree.
         "--training.mixed_precision_param",
         "float32",
-        # Training runs turn validation on with local data (run_steps); the
-        # profiler's memory snapshot needs CUDA, and wandb uploads.
+        # One batch of the training corpus (a rehearsal checks code, not fit);
+        # run_steps turns validation on, so the seed checkpoint run skips it.
         "--validation.no-enable",
+        "--validation.dataset",
+        DATASET_NAME,
+        "--validation.dataset_path",
+        str(assets / DATASET_SUBDIR),
+        "--validation.seq_len",
+        str(SEQ_LEN),
+        "--validation.local_batch_size",
+        str(LOCAL_BATCH_SIZE),
+        "--validation.steps",
+        "1",
+        # The profiler's memory snapshot needs CUDA, and wandb uploads.
         "--profiling.no-enable_profiling",
         "--profiling.no-enable_memory_snapshot",
         "--metrics.no-enable_wandb",
