@@ -109,9 +109,6 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         if sorted(dense) != list(range(len(dense))):
             found["mlp_only_layers"] = dense
     if model_type == "dots1":
-        # Node-limited routing (experts in groups, top groups first) is not offered.
-        expect("n_group", (1, None), 1)
-        expect("topk_group", (1, None), 1)
         # Dots1 routes like the template's sigmoid recipe only with shared experts.
         if not config.get("n_shared_experts"):
             found["n_shared_experts"] = config.get("n_shared_experts")
@@ -199,7 +196,7 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
     scores, shared experts and routing biases (DeepSeek-V3's recipe)."""
     experts_key, hidden_key = _MOE_KEYS[model_type]
     if model_type == "dots1":
-        return {
+        answers = {
             "moe": True,
             "moe_experts": config[experts_key],
             "moe_top_k": config.get("num_experts_per_tok") or 1,
@@ -211,6 +208,10 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
             "moe_load_balancing": "expert_bias",
             "moe_dense_layers": config.get("first_k_dense_replace") or 0,
         }
+        groups, kept = config.get("n_group") or 1, config.get("topk_group") or 1
+        if kept < groups:  # keeping every group is routing over all experts
+            answers |= {"moe_expert_groups": groups, "moe_limited_groups": kept}
+        return answers
     aux_loss_coeff = config.get("router_aux_loss_coef", 0.001)
     answers = {
         "moe": True,

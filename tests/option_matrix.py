@@ -20,25 +20,29 @@ OPTIONS = {
     "moe": [
         "off",
         "softmax_aux_loss",
-        "softmax_dense_first",
-        "sigmoid_bias_shared",
+        "softmax_groups_dense_first",
+        "sigmoid_bias_shared_groups",
         "sigmoid_aux_loss_shared_dense",
     ],
 }
 
 MOE_RECIPES = {
     "softmax_aux_loss": {"moe_experts": 8, "moe_top_k": 2},
-    "softmax_dense_first": {
+    "softmax_groups_dense_first": {
         "moe_experts": 4,
         "moe_top_k": 1,
+        "moe_expert_groups": 2,
+        "moe_limited_groups": 1,
         "moe_route_norm": False,
         "moe_load_balancing": "none",
         "moe_dense_layers": 1,
         "moe_hidden_dim": 512,
     },
-    "sigmoid_bias_shared": {
+    "sigmoid_bias_shared_groups": {
         "moe_experts": 8,
         "moe_top_k": 2,
+        "moe_expert_groups": 4,
+        "moe_limited_groups": 2,
         "moe_score_func": "sigmoid",
         "moe_load_balancing": "expert_bias",
         "moe_shared_experts": 1,

@@ -151,6 +151,36 @@ CASES = {
         ["new", "x", "--moe", "--moe-experts", "12", "--expert-parallel-degree", "8"],
         "must divide moe_experts 12: pick a divisor such as 4",
     ),
+    "moe_no_expert_groups": (
+        ["new", "x", "--moe", "--moe-expert-groups", "0"],
+        "moe_expert_groups must be at least 1, got 0: 1 routes over all experts",
+    ),
+    "moe_expert_groups_not_dividing_experts": (
+        ["new", "x", "--moe", "--moe-expert-groups", "3"],
+        "moe_expert_groups 3 must divide moe_experts 8: pick a divisor",
+    ),
+    "moe_one_expert_per_group": (
+        ["new", "x", "--moe", "--moe-expert-groups", "8"],
+        "leaves one expert per group, and a group is scored by its two best: use at most 4",
+    ),
+    "moe_every_group_kept": (
+        ["new", "x", "--moe", "--moe-expert-groups", "4", "--moe-limited-groups", "4"],
+        "moe_limited_groups must be between 1 and moe_expert_groups - 1 (3), got 4",
+    ),
+    "moe_top_k_beyond_kept_groups": (
+        [
+            "new",
+            "x",
+            "--moe",
+            "--moe-top-k",
+            "4",
+            "--moe-expert-groups",
+            "4",
+            "--moe-limited-groups",
+            "1",
+        ],
+        "moe_top_k 4 exceeds the 2 experts of moe_limited_groups 1",
+    ),
     "moe_unknown_score_func": (
         ["new", "x", "--moe", "--moe-score-func", "relu"],
         "Invalid choice for 'moe_score_func'",

@@ -92,8 +92,11 @@ def _tiny(config: dict) -> dict:
     return tiny
 
 
-# Qwen configs with sliding windows: local everywhere, or every second layer global.
-WINDOWED = {
+# What the shipped configs do not show: Qwen's sliding windows (local everywhere, or
+# every second layer global), and Dots1 routing within the best of its expert groups.
+CHANGED_CONFIGS = {
+    # The toy sizes give 4 experts: the best group's 2 experts against the best 2.
+    "dots1_node_limited": ("dots.llm1-base.json", {"n_group": 2, "topk_group": 1}),
     "qwen2_all_local": (
         "qwen2.5-0.5b.json",
         {"use_sliding_window": True, "sliding_window": 8, "max_window_layers": 0},
@@ -110,7 +113,7 @@ WINDOWED = {
 
 
 def test_answers_for_windowed_qwen(tmp_path):
-    base, changes = WINDOWED["qwen3_alternating"]
+    base, changes = CHANGED_CONFIGS["qwen3_alternating"]
     config = {**json.loads((CONFIGS / base).read_text()), **changes}
     config["layer_types"] = ["sliding_attention", "full_attention"] * 14
     path = tmp_path / "config.json"
@@ -119,10 +122,10 @@ def test_answers_for_windowed_qwen(tmp_path):
     assert (answers["sliding_window"], answers["global_every"]) == (8, 2)
 
 
-@pytest.mark.parametrize("config_name", CONFIG_NAMES + sorted(WINDOWED))
+@pytest.mark.parametrize("config_name", CONFIG_NAMES + sorted(CHANGED_CONFIGS))
 def test_tiny_version_matches_transformers(tmp_path, config_name):
-    if config_name in WINDOWED:
-        base, changes = WINDOWED[config_name]
+    if config_name in CHANGED_CONFIGS:
+        base, changes = CHANGED_CONFIGS[config_name]
         tiny = {**_tiny(json.loads((CONFIGS / base).read_text())), **changes}
     else:
         tiny = _tiny(json.loads((CONFIGS / config_name).read_text()))
@@ -182,6 +185,23 @@ def test_answers_for_dots1():
     assert answers["qk_norm"] and answers["qk_norm_scope"] == "head"
     # Whole billions past 100B, never "1.4e+02B".
     assert answers["flavor_name"] == "143B"
+    assert "moe_expert_groups" not in answers  # n_group 1: no node-limited routing
+
+
+@pytest.mark.parametrize(
+    "groups, kept, answered",
+    [
+        (8, 4, {"moe_expert_groups": 8, "moe_limited_groups": 4}),
+        # Keeping every group routes over all experts.
+        (8, 8, {}),
+    ],
+)
+def test_answers_for_dots1_expert_groups(tmp_path, groups, kept, answered):
+    config = json.loads((CONFIGS / "dots.llm1-base.json").read_text())
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**config, "n_group": groups, "topk_group": kept}))
+    answers = answers_from_hf_config(path)
+    assert {k: v for k, v in answers.items() if "groups" in k} == answered
 
 
 def test_answers_for_llama_rope_scaling():
@@ -221,12 +241,7 @@ def test_answers_for_llama_rope_scaling():
             {"router_jitter_noise": 0.1},
             ["router_jitter_noise=0.1"],
         ),
-        (
-            # Node-limited routing; Dots1 without shared experts; local layers.
-            "dots.llm1-base.json",
-            {"n_group": 8, "topk_group": 4},
-            ["n_group=8", "topk_group=4"],
-        ),
+        # Dots1 without shared experts; local layers.
         ("dots.llm1-base.json", {"n_shared_experts": None}, ["n_shared_experts=None"]),
         (
             "dots.llm1-base.json",

@@ -22,11 +22,14 @@ pytestmark = pytest.mark.slow
 MODELS = {
     # Mixtral's routing (softmax, renormalized top-k) with the auxiliary loss.
     "mixtral_aux_loss": {"moe": True, "positional": "rope", "moe_experts": 4},
-    # DeepSeek-V3's routing (sigmoid, scaled, shared expert, routing biases that
-    # the optimizer moves), a dense first block, and sandwich norms (both TP paths).
+    # DeepSeek-V3's routing (sigmoid, scaled, within the best expert groups, shared
+    # expert, routing biases that the optimizer moves), a dense first block, and
+    # sandwich norms (both TP paths).
     "deepseek_expert_bias": {
         "moe": True,
         "moe_experts": 8,
+        "moe_expert_groups": 4,
+        "moe_limited_groups": 2,
         "moe_score_func": "sigmoid",
         "moe_route_scale": 2.5,
         "moe_shared_experts": 1,

@@ -9,8 +9,8 @@ qk-norm, explicit head_dim, tying), olmo2_like (OLMo 2: post-norm, qk-norm acros
 heads), mistral_like (Mistral: sliding window in every layer), qwen3_alternating_window
 and qwen2_local_window (Qwen's layer_types), mixtral_like
 (Mixtral: MoE with a sliding window), qwen3_moe_like (Qwen3-MoE: a dense first
-block, unnormalized top-k), dots1_like (Dots1: sigmoid routing, shared experts, routing
-biases). deepseek_like_moe takes the other MoE branches.
+block, unnormalized top-k), dots1_like (Dots1: sigmoid routing within the best expert
+groups, shared experts, routing biases). deepseek_like_moe takes the other MoE branches.
 """
 
 VARIANTS = {
@@ -134,6 +134,8 @@ VARIANTS = {
         "positional": "rope",
         "moe_experts": 8,
         "moe_top_k": 2,
+        "moe_expert_groups": 4,
+        "moe_limited_groups": 2,
         "moe_shared_experts": 2,
         "moe_score_func": "sigmoid",
         "moe_route_scale": 2.5,
