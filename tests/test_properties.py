@@ -133,3 +133,59 @@ def test_head_shapes_are_accepted_exactly_when_valid_exhaustive(
     tmp_path_factory, answers
 ):
     _check_shape(tmp_path_factory, answers)
+
+
+def _routing_valid(a) -> bool:
+    """An independent statement of the expert-routing rules, as the oracle."""
+    experts, top_k, groups = a["moe_experts"], a["moe_top_k"], a["moe_expert_groups"]
+    if experts < 2 or not 1 <= top_k <= experts or groups < 1:
+        return False
+    if groups == 1:
+        return True  # moe_limited_groups is not asked then
+    per_group, kept = experts // groups, a["moe_limited_groups"]
+    return (
+        experts % groups == 0
+        and per_group >= 2
+        and 1 <= kept < groups
+        and top_k <= kept * per_group
+    )
+
+
+routings = st.fixed_dictionaries(
+    {
+        "model_name": st.just("routing"),
+        "moe": st.just(True),
+        "moe_experts": st.integers(0, 16),
+        "moe_top_k": st.integers(0, 8),
+        "moe_expert_groups": st.integers(0, 8),
+        "moe_limited_groups": st.integers(0, 8),
+        "expert_parallel_degree": st.just(1),
+        "extra_flavors": st.just({}),
+    }
+)
+
+
+def _check_routing(tmp_path_factory, answers):
+    destination = tmp_path_factory.mktemp("routing") / "routing"
+    if _routing_valid(answers):
+        render_answers(destination, answers)
+        assert (destination / "model" / "model.py").is_file()
+    else:
+        with pytest.raises(ValueError):
+            render_answers(destination, answers)
+        assert not destination.exists()
+
+
+@FAST
+@given(answers=routings)
+def test_expert_routing_is_accepted_exactly_when_valid(tmp_path_factory, answers):
+    _check_routing(tmp_path_factory, answers)
+
+
+@pytest.mark.exhaustive
+@EXHAUSTIVE
+@given(answers=routings)
+def test_expert_routing_is_accepted_exactly_when_valid_exhaustive(
+    tmp_path_factory, answers
+):
+    _check_routing(tmp_path_factory, answers)
