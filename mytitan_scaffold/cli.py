@@ -102,8 +102,9 @@ def new(
         Path | None,
         typer.Option(
             "--from-hf",
-            help=f"A Hugging Face config.json ({', '.join(SUPPORTED_MODEL_TYPES)}): "
-            "its architecture and sizes become the answers and the main flavor.",
+            help=f"A Hugging Face config.json ({', '.join(SUPPORTED_MODEL_TYPES)}), "
+            "a model folder, or a Hub id in the local HF cache: its architecture "
+            "and sizes become the answers and the main flavor.",
         ),
     ] = None,
     models_dir: Annotated[

@@ -1,4 +1,5 @@
-"""Answers from a Hugging Face config.json (`mytitan new NAME --from-hf config.json`).
+"""Answers from a Hugging Face config.json (`mytitan new NAME --from-hf config.json`,
+a model folder, or a Hub id already in the local Hugging Face cache).
 
 The HF sizes become the main flavor (plus the template's tiny debugmodel). Every
 field that changes the computation and that the template cannot express is
@@ -8,6 +9,7 @@ reported by name; nothing is dropped silently.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,24 +36,52 @@ _MOE_KEYS = {
 # max_window_layers (transformers' default when the key is missing).
 _FIRST_WINDOW_LAYER = {"qwen2": 28, "qwen3": 28, "dots1": 62}
 _ROPE_TYPES = {"default": "rope", "llama3": "rope_llama3", "yarn": "rope_yarn"}
+# "owner/name", as the Hub spells a model (checked only when no such path exists).
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 # YaRN keys that alter the scaling beyond factor / beta_fast / beta_slow.
 _YARN_EXTRAS = ("attention_factor", "mscale", "mscale_all_dim")
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _config_file(source: Path) -> Path:
+    """The config.json that --from-hf names: the file itself, a model folder's,
+    or a Hub model's in the local Hugging Face cache (nothing is downloaded)."""
+    if source.is_dir():
+        if not (source / "config.json").is_file():
+            raise MytitanError(
+                f"--from-hf {source}: the folder has no config.json: "
+                "pass a model folder that has one, or the config.json itself"
+            )
+        return source / "config.json"
+    if source.exists() or not _HUB_ID.fullmatch(str(source)):
+        return source
+    # Imported here: it adds a fifth to every mytitan command's start-up.
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(str(source), "config.json")
+    if not isinstance(cached, str):
+        raise MytitanError(
+            f"--from-hf {source}: no such file or folder, and no config.json of "
+            f"Hub model {source} in the local Hugging Face cache: run "
+            f"`hf download {source} config.json` first, or pass a path"
+        )
+    return Path(cached)
+
+
+def _load(source: Path) -> dict[str, Any]:
+    path = _config_file(source)
     try:
         config = json.loads(path.read_text())
     except OSError as error:
         raise MytitanError(
-            f"--from-hf {path}: cannot read it ({error.strerror})"
+            f"--from-hf {source}: cannot read it ({error.strerror})"
         ) from None
     except json.JSONDecodeError as error:
         raise MytitanError(
-            f"--from-hf {path} is not valid JSON (line {error.lineno}): "
+            f"--from-hf {source} is not valid JSON (line {error.lineno}): "
             "pass a Hugging Face config.json"
         ) from None
     if not isinstance(config, dict):
-        raise MytitanError(f"--from-hf {path} must hold a JSON object")
+        raise MytitanError(f"--from-hf {source} must hold a JSON object")
     return config
 
 

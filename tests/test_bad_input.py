@@ -267,6 +267,14 @@ CASES = {
     ),
     "from_hf_missing": (["new", "x", "--from-hf", "nope.json"], "cannot read it"),
     "from_hf_not_json": (["new", "x", "--from-hf", "broken.yml"], "is not valid JSON"),
+    "from_hf_folder_without_config": (
+        ["new", "x", "--from-hf", "notes"],
+        "the folder has no config.json",
+    ),
+    "from_hf_hub_model_not_cached": (
+        ["new", "x", "--from-hf", "mytitan-tests/no-such-model"],
+        "in the local Hugging Face cache: run `hf download",
+    ),
     "from_hf_unsupported": (
         ["new", "x", "--from-hf", "sliding.json"],
         "layer_types=['full_attention', 'sliding_attention']",

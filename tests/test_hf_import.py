@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import huggingface_hub
 import pytest
 import torch
 import transformers
@@ -145,6 +146,24 @@ def test_tiny_version_matches_transformers(tmp_path, config_name):
     with torch.no_grad():
         diff = (model(tokens) - hf_model(tokens).logits).abs().max().item()
     assert diff <= 1e-4
+
+
+def test_a_model_folder_or_a_cached_hub_model_gives_its_config(tmp_path, monkeypatch):
+    expected = answers_from_hf_config(CONFIGS / "qwen3-0.6b.json")
+    folder = tmp_path / "Qwen3-0.6B"
+    folder.mkdir()
+    (folder / "config.json").write_text((CONFIGS / "qwen3-0.6b.json").read_text())
+    assert answers_from_hf_config(folder) == expected
+    # The Hub cache's layout: refs/main names the snapshot that holds the files.
+    cache = tmp_path / "hub"
+    snapshot = cache / "models--Qwen--Qwen3-0.6B" / "snapshots" / "0123abc"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text((folder / "config.json").read_text())
+    (cache / "models--Qwen--Qwen3-0.6B" / "refs").mkdir()
+    (cache / "models--Qwen--Qwen3-0.6B" / "refs" / "main").write_text("0123abc")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.chdir(tmp_path / "hub")  # no ./Qwen/Qwen3-0.6B path here
+    assert answers_from_hf_config(Path("Qwen/Qwen3-0.6B")) == expected
 
 
 def test_answers_for_qwen3():
