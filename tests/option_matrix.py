@@ -10,6 +10,8 @@ OPTIONS = {
     "qk_norm": ["off", "head", "full"],
     "qkv_bias": [False, True],
     "positional": ["rope", "rope_llama3", "rope_yarn", "none"],
+    # Share of each head that RoPE rotates (rope_fraction); none rotates nothing.
+    "rope_share": ["whole", "half"],
     "norm": ["rmsnorm", "layernorm"],
     "norm_placement": ["pre", "post", "sandwich"],
     "ffn": ["swiglu", "geglu", "gelu"],
@@ -62,8 +64,25 @@ MOE_RECIPES = {
 
 
 def valid(combination: dict) -> bool:
-    """torchtitan's experts are SwiGLU: MoE recipes need the SwiGLU feed-forward."""
-    return combination["moe"] == "off" or combination["ffn"] == "swiglu"
+    """torchtitan's experts are SwiGLU, so MoE recipes need the SwiGLU feed-forward;
+    a rotated share needs RoPE."""
+    return (combination["moe"] == "off" or combination["ffn"] == "swiglu") and (
+        combination["rope_share"] == "whole" or combination["positional"] != "none"
+    )
+
+
+def _make_valid(combination: dict, keep: set) -> None:
+    """Change the options outside `keep` that break one of `valid`'s two rules."""
+    if combination["moe"] != "off" and combination["ffn"] != "swiglu":
+        if "moe" in keep:
+            combination["ffn"] = "swiglu"
+        else:
+            combination["moe"] = "off"
+    if combination["rope_share"] != "whole" and combination["positional"] == "none":
+        if "rope_share" in keep:
+            combination["positional"] = "rope"
+        else:
+            combination["rope_share"] = "whole"
 
 
 def full_matrix() -> list[dict]:
@@ -78,7 +97,8 @@ def possible_pairs() -> set:
     for a, b in itertools.combinations(list(OPTIONS), 2):
         for va in OPTIONS[a]:
             for vb in OPTIONS[b]:
-                # Only moe and ffn constrain each other; fill the rest validly.
+                # Only moe/ffn and rope_share/positional constrain each other;
+                # the first values of the rest satisfy both rules.
                 probe = {n: OPTIONS[n][0] for n in OPTIONS} | {a: va, b: vb}
                 if valid(probe):
                     pairs.add(tuple(sorted([(a, va), (b, vb)])))
@@ -104,12 +124,8 @@ def pairwise(seed: int = 0, candidates: int = 40) -> list[dict]:
         for _ in range(candidates):
             combination = {n: rng.choice(OPTIONS[n]) for n in names}
             combination.update(dict(first))
-            if not valid(combination):
-                # Keep the seeded pair; change whichever of moe and ffn it leaves free.
-                if "moe" in dict(first):
-                    combination["ffn"] = "swiglu"
-                else:
-                    combination["moe"] = "off"
+            # Keep the seeded pair; change what it leaves free.
+            _make_valid(combination, set(dict(first)))
             gain = len(_pairs(combination) & uncovered)
             if gain > best_gain:
                 best, best_gain = combination, gain
@@ -140,6 +156,8 @@ def answers(combination: dict, name: str) -> dict:
         result["sliding_window"] = 1024
     if combination["attention_window"] == "interleaved":
         result["global_every"] = 3
+    if combination["rope_share"] == "half":
+        result["rope_fraction"] = 0.5
     if combination["qk_norm"] != "off":
         result["qk_norm_scope"] = combination["qk_norm"]
     if combination["moe"] != "off":

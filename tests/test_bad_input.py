@@ -70,6 +70,29 @@ CASES = {
         "odd but RoPE",
     ),
     "odd_explicit_head_dim": (["new", "x", "--head-dim", "33"], "odd but RoPE"),
+    "rope_fraction_zero": (
+        ["new", "x", "--rope-fraction", "0"],
+        "rope_fraction must be above 0 and at most 1, got 0.0",
+    ),
+    "rope_fraction_odd_count": (
+        ["new", "x", "--rope-fraction", "0.3"],
+        "rope_fraction 0.3 rotates 19 of the 64 head dimensions, but RoPE rotates pairs",
+    ),
+    "rope_fraction_odd_in_debugmodel": (
+        ["new", "x", "--rope-fraction", "0.1875"],
+        "rotates 3 of the debugmodel flavor's 16 head dimensions",
+    ),
+    "rope_fraction_odd_in_extra_flavor": (
+        [
+            "new",
+            "x",
+            "--rope-fraction",
+            "0.25",
+            "-d",
+            "extra_flavors={big: {dim: 2176}}",
+        ],
+        "extra_flavors 'big': rope_fraction 0.25 rotates an odd number",
+    ),
     "llama3_freq_factors": (
         ["new", "x", "--rope-high-freq-factor", "0.5"],
         "must be greater than rope_low_freq_factor",

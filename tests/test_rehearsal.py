@@ -30,7 +30,7 @@ STEPS = 4
 
 # The default recipe (GQA, Llama 3 RoPE, SwiGLU, RMSNorm) and one that takes the
 # other TP-relevant branches: tied embeddings, qk-norm, qkv bias, LayerNorm, sandwich
-# norms (pre- and post-sublayer), plus YaRN and GeGLU.
+# norms (pre- and post-sublayer), plus YaRN on half of each head and GeGLU.
 MODELS = {
     "default": {},
     "tied_qknorm_bias_layernorm": {
@@ -41,6 +41,7 @@ MODELS = {
         "norm": "layernorm",
         "ffn": "geglu",
         "positional": "rope_yarn",
+        "rope_fraction": 0.5,
     },
     # Local (64-position window, shorter than the 128-token rehearsal sequence) and
     # global layers alternate.

@@ -152,6 +152,7 @@ COUNTERPARTS = {
     "mixtral_like": "MixtralForCausalLM",
     "qwen3_moe_like": "Qwen3MoeForCausalLM",
     "dots1_like": "Dots1ForCausalLM",
+    "stablelm_like": "StableLmForCausalLM",
 }
 
 

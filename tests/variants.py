@@ -10,7 +10,9 @@ heads), mistral_like (Mistral: sliding window in every layer), qwen3_alternating
 and qwen2_local_window (Qwen's layer_types), mixtral_like
 (Mixtral: MoE with a sliding window), qwen3_moe_like (Qwen3-MoE: a dense first
 block, unnormalized top-k), dots1_like (Dots1: sigmoid routing within the best expert
-groups, shared experts, routing biases). deepseek_like_moe takes the other MoE branches.
+groups, shared experts, routing biases), stablelm_like (StableLM: LayerNorm, RoPE on a
+quarter of each head, qkv bias). deepseek_like_moe takes the other MoE branches, and
+partial RoPE with YaRN.
 """
 
 VARIANTS = {
@@ -156,8 +158,18 @@ VARIANTS = {
         "moe_hidden_dim": 512,
         "norm_placement": "post",
         "positional": "rope_yarn",
+        "rope_fraction": 0.5,
         "qkv_bias": True,
         "n_kv_heads": 32,
+    },
+    "stablelm_like": {
+        "norm": "layernorm",
+        "norm_eps": 1e-5,
+        "positional": "rope",
+        "rope_theta": 10000.0,
+        "rope_fraction": 0.25,
+        "qkv_bias": True,
+        "extra_flavors": {},
     },
 }
 
