@@ -24,8 +24,11 @@ SUPPORTED_MODEL_TYPES = (
     "mixtral",
     "qwen3_moe",
     "dots1",
+    "stablelm",
 )
 _QK_NORM_TYPES = ("qwen3", "olmo2", "qwen3_moe", "dots1")
+# Model types that rotate only part of each head, with transformers' default share.
+_PARTIAL_ROTARY_DEFAULTS = {"stablelm": 0.25}
 # Keys of the expert count, and of the expert hidden size, per MoE model type.
 _MOE_KEYS = {
     "mixtral": ("num_local_experts", "intermediate_size"),
@@ -85,7 +88,9 @@ def _load(source: Path) -> dict[str, Any]:
     return config
 
 
-def _rope(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _rope(
+    config: dict[str, Any], model_type: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(RoPE parameters, the unsupported ones), from either HF rope layout."""
     params = dict(config.get("rope_parameters") or {})
     legacy = config.get("rope_scaling") or {}
@@ -101,11 +106,14 @@ def _rope(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
                 unsupported[f"rope {key}"] = params[key]
         if params.get("truncate", True) is not True:
             unsupported["rope truncate"] = params["truncate"]
+    default_factor = _PARTIAL_ROTARY_DEFAULTS.get(model_type, 1.0)
     factor = params.get(
-        "partial_rotary_factor", config.get("partial_rotary_factor", 1.0)
+        "partial_rotary_factor", config.get("partial_rotary_factor", default_factor)
     )
-    if factor != 1.0:
+    # transformers' other classes rotate whole heads, whatever the config says.
+    if factor != 1.0 and model_type not in _PARTIAL_ROTARY_DEFAULTS:
         unsupported["partial_rotary_factor"] = factor
+    params["partial_rotary_factor"] = float(factor)
     params["rope_type"] = kind
     return params, unsupported
 
@@ -129,6 +137,11 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         expect("use_sliding_window", (False, None))
     if model_type in ("qwen3", "olmo2", "qwen3_moe", "dots1"):
         expect("attention_bias", (False, None))
+    if model_type == "stablelm":
+        # Per-head LayerNorms (one weight per head), and attention beside the MLP.
+        expect("qk_layernorm", (False, None))
+        expect("use_parallel_residual", (False, None))
+        expect("hidden_dropout", (0, 0.0, None))
     if model_type == "mixtral":
         # Noise on the router's input during training: not in the template.
         expect("router_jitter_noise", (0, 0.0, None))
@@ -217,7 +230,8 @@ def _nparams(answers: dict[str, Any]) -> int:
         feed_forward = (layers - moe_layers) * 3 * dim * answers["ffn_hidden_dim"]
         feed_forward += moe_layers * (dim * experts + all_experts * expert)
     embeddings = answers["vocab_size"] * dim * (1 if answers["weight_tying"] else 2)
-    return embeddings + layers * (attention + 2 * dim) + feed_forward + dim
+    norm = dim * (2 if answers["norm"] == "layernorm" else 1)  # LayerNorm's bias
+    return embeddings + layers * (attention + 2 * norm) + feed_forward + norm
 
 
 def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
@@ -284,7 +298,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     missing += [key for key in _MOE_KEYS.get(model_type, ()) if key not in config]
     if missing:
         raise MytitanError(f"--from-hf {path} lacks {', '.join(missing)}")
-    rope, rope_unsupported = _rope(config)
+    rope, rope_unsupported = _rope(config, model_type)
     window_pattern = _attention_window(config, model_type)
     unsupported = {**_unsupported_fields(config, model_type), **rope_unsupported}
     if window_pattern is None:
@@ -308,19 +322,25 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         # Explicit only when it differs from dim // n_heads (as in Qwen3).
         "head_dim": head_dim if head_dim * heads != dim else 0,
         "qk_norm": model_type in _QK_NORM_TYPES,
-        "qkv_bias": model_type == "qwen2",
+        "qkv_bias": model_type == "qwen2" or bool(config.get("use_qkv_bias")),
         "positional": _ROPE_TYPES[rope["rope_type"]],
         "rope_theta": float(rope["rope_theta"]),
         "max_seq_len": config.get("max_position_embeddings", 4096),
         "sliding_window": window,
-        "norm": "rmsnorm",
+        "norm": "layernorm" if model_type == "stablelm" else "rmsnorm",
         "norm_placement": "post" if model_type == "olmo2" else "pre",
-        "norm_eps": float(config.get("rms_norm_eps", 1e-6)),
+        "norm_eps": float(
+            config.get("layer_norm_eps", 1e-5)
+            if model_type == "stablelm"
+            else config.get("rms_norm_eps", 1e-6)
+        ),
         "ffn": "swiglu",
         "ffn_hidden_dim": config["intermediate_size"],
         "weight_tying": bool(config.get("tie_word_embeddings", False)),
         "extra_flavors": {},
     }
+    if rope["partial_rotary_factor"] != 1.0:
+        answers["rope_fraction"] = rope["partial_rotary_factor"]
     if window:
         answers["global_every"] = global_every
     if answers["qk_norm"]:

@@ -94,10 +94,16 @@ def _tiny(config: dict) -> dict:
 
 
 # What the shipped configs do not show: Qwen's sliding windows (local everywhere, or
-# every second layer global), and Dots1 routing within the best of its expert groups.
+# every second layer global), Dots1 routing within the best of its expert groups,
+# and StableLM's other rotary share and qkv bias.
 CHANGED_CONFIGS = {
     # The toy sizes give 4 experts: the best group's 2 experts against the best 2.
     "dots1_node_limited": ("dots.llm1-base.json", {"n_group": 2, "topk_group": 1}),
+    # Half of each head rotated, and biases on q, k and v.
+    "stablelm_half_rotary_qkv_bias": (
+        "stablelm-3b-4e1t.json",
+        {"partial_rotary_factor": 0.5, "use_qkv_bias": True},
+    ),
     "qwen2_all_local": (
         "qwen2.5-0.5b.json",
         {"use_sliding_window": True, "sliding_window": 8, "max_window_layers": 0},
@@ -223,6 +229,20 @@ def test_answers_for_dots1_expert_groups(tmp_path, groups, kept, answered):
     assert {k: v for k, v in answers.items() if "groups" in k} == answered
 
 
+def test_answers_for_stablelm(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "stablelm-3b-4e1t.json")
+    assert (answers["norm"], answers["norm_eps"]) == ("layernorm", 1e-5)
+    assert answers["positional"] == "rope" and answers["rope_fraction"] == 0.25
+    assert not answers["qkv_bias"] and answers["n_kv_heads"] == 32
+    assert answers["flavor_name"] == "2.8B"
+    # transformers' StableLM rotates a quarter of each head unless told otherwise.
+    config = json.loads((CONFIGS / "stablelm-3b-4e1t.json").read_text())
+    del config["partial_rotary_factor"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    assert answers_from_hf_config(path)["rope_fraction"] == 0.25
+
+
 def test_answers_for_llama_rope_scaling():
     answers = answers_from_hf_config(CONFIGS / "llama-3.1-8b.json")
     assert answers["positional"] == "rope_llama3"
@@ -262,6 +282,18 @@ def test_answers_for_llama_rope_scaling():
         ),
         # Dots1 without shared experts; local layers.
         ("dots.llm1-base.json", {"n_shared_experts": None}, ["n_shared_experts=None"]),
+        # transformers' Llama rotates whole heads: a share would be ignored there.
+        (
+            "llama-3.2-1b.json",
+            {"partial_rotary_factor": 0.5},
+            ["partial_rotary_factor=0.5"],
+        ),
+        (
+            # StableLM's per-head query/key LayerNorms, and its parallel blocks.
+            "stablelm-3b-4e1t.json",
+            {"qk_layernorm": True, "use_parallel_residual": True},
+            ["qk_layernorm=True", "use_parallel_residual=True"],
+        ),
         (
             "dots.llm1-base.json",
             {"sliding_window": 4096, "max_window_layers": 31},
