@@ -34,7 +34,8 @@ def test_pairwise_set_covers_every_pair():
     }
     assert possible_pairs() <= covered
     assert all(valid(combination) for combination in PAIRWISE)
-    # MoE needs SwiGLU: the only pairs no valid combination can hold.
+    # MoE needs SwiGLU, and a rotated share needs RoPE: the only pairs no valid
+    # combination can hold.
     impossible = {
         pair
         for a, b in itertools.combinations(OPTIONS, 2)
@@ -45,7 +46,7 @@ def test_pairwise_set_covers_every_pair():
         (("ffn", ffn), ("moe", moe))
         for ffn in ("geglu", "gelu")
         for moe in OPTIONS["moe"][1:]
-    }
+    } | {(("positional", "none"), ("rope_share", "half"))}
     assert len(PAIRWISE) < len(full_matrix()) // 10
 
 
