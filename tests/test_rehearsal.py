@@ -6,6 +6,8 @@ seed checkpoint and the one-process baseline are shared per model.
 """
 
 import pytest
+import torch
+from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 # What `rehearse --compare` allows: 1e-4 on losses, 1e-3 relative on gradient norms
@@ -92,6 +94,30 @@ class Project:
                 (ensure_assets() / "tokenizer" / name).read_bytes()
             )
         return hf_dir
+
+    def export_hf_seed_weights(self, layout, name):
+        """The seed's weights, saved in HF format by a run in `layout` (so the
+        adapter's to_hf runs on the layout's sharded tensors) that leaves them
+        unchanged (learning rate 0); returns the consolidated HF weights."""
+        folder = self.root / "hf" / name
+        self.run(
+            layout,
+            f"hf-{name}",
+            steps=1,
+            seed_checkpoint=None,  # the seed's loader would make the run load-only
+            extra_args=[
+                "--checkpoint.initial_load_path",
+                str(self.seed),
+                "--checkpoint.initial_load_model_only",
+                "--optimizer.lr",
+                "0",
+                *hf_export_args(folder),
+            ],
+        )
+        weights = {}
+        for shard in folder.glob("step-1/model-*.safetensors"):
+            weights.update(load_file(shard))
+        return weights
 
     def grad_norms(self, name):
         """Each step's gradient norm (before clipping) in the run called `name`."""
@@ -250,7 +276,6 @@ def test_hf_checkpoint_round_trip_through_the_trainer(project, tmp_path):
     loads it (with `mytitan hf-config`) to the same logits, and training from that
     HF folder (`initial_load_in_hf`) repeats the baseline losses."""
     import safetensors.torch
-    import torch
     import transformers
 
     from .conftest import import_package
@@ -294,3 +319,16 @@ def test_hf_checkpoint_round_trip_through_the_trainer(project, tmp_path):
         ],
     )
     assert max_diff(project.baseline, losses) <= TOLERANCE
+
+
+# The model with RoPE on half of each head, whose adapter reorders part of each
+# head's rows: under TP and FSDP those rows are spread over the ranks.
+@pytest.mark.parametrize("project", ["tied_qknorm_bias_layernorm"], indirect=True)
+def test_hf_export_from_sharded_weights_equals_one_process(project):
+    expected = project.export_hf_seed_weights(Layout(), "one-process")
+    assert len(expected) > 10
+    for name, layout in (("TP2", LAYOUTS["TP2"]), ("FSDP2", LAYOUTS["FSDP2"])):
+        weights = project.export_hf_seed_weights(layout, name)
+        assert weights.keys() == expected.keys(), name
+        for key, value in expected.items():
+            torch.testing.assert_close(weights[key], value, atol=0, rtol=0)
