@@ -86,16 +86,24 @@ def test_valid_answers_render_clean_code_exhaustive(tmp_path_factory, answers):
 
 
 def _expected_valid(a) -> bool:
-    """An independent statement of the head-shape rules, as the oracle."""
+    """An independent statement of the head-shape and rotated-share rules, as
+    the oracle."""
     if min(a["dim"], a["n_heads"], a["n_kv_heads"]) < 1 or a["head_dim"] < 0:
         return False
     if a["n_heads"] % a["n_kv_heads"] or (
         not a["head_dim"] and a["dim"] % a["n_heads"]
     ):
         return False
+    if a["positional"] == "none":
+        return True  # nothing rotates; rope_fraction is not asked
+    head = a["head_dim"] or a["dim"] // a["n_heads"]
+    debug_head = 32 if a["head_dim"] else 16  # the debugmodel flavor's
+    share = a["rope_fraction"]
+    rotated = [int(size * share) for size in (head, debug_head)]
     return (
-        a["positional"] == "none"
-        or (a["head_dim"] or a["dim"] // a["n_heads"]) % 2 == 0
+        head % 2 == 0
+        and 0 < share <= 1
+        and all(count >= 2 and count % 2 == 0 for count in rotated)
     )
 
 
@@ -107,6 +115,7 @@ shapes = st.fixed_dictionaries(
         "n_kv_heads": st.integers(-1, 12),
         "head_dim": st.integers(-2, 40),
         "positional": st.sampled_from(["rope", "none"]),
+        "rope_fraction": st.sampled_from([1.0, 0.5, 0.25, 0.3, 0.125, 0.0, 1.5]),
         "extra_flavors": st.just({}),
     }
 )
