@@ -14,6 +14,7 @@ from .conftest import (
     assert_ruff_clean,
     debug_model,
     import_package,
+    render_answers,
 )
 from .variants import VARIANTS
 
@@ -228,3 +229,33 @@ def test_impossible_layouts_are_refused_before_training(
         setattr(job_config.parallelism, name, value)
     with pytest.raises(ValueError, match=message):
         args.update_from_config(job_config)
+
+
+def test_aux_loss_counts_the_experts_the_grouped_router_picks(tmp_path):
+    """With node-limited routing, the Switch loss's expert loads are those of the
+    routing itself (experts of each token's best group), not of a plain top-k."""
+    answers = {
+        "model_name": "grouped",
+        "moe": True,
+        "moe_experts": 4,
+        "moe_top_k": 2,
+        "moe_expert_groups": 2,
+        "moe_limited_groups": 1,
+        "moe_load_balancing": "aux_loss",
+        "extra_flavors": {},
+    }
+    model_dir = render_answers(tmp_path / "grouped", answers)
+    model = debug_model(import_package(model_dir, "grouped_aux").get_train_spec())
+    moe = model.layers["0"].moe
+    x = torch.randn(2, 16, moe.router.gate.in_features)
+    with torch.no_grad():
+        probs = moe.router.gate(x.reshape(-1, x.shape[-1])).softmax(dim=-1)
+        # Two groups of two experts: top_k 2 takes the whole group whose two
+        # experts score highest.
+        best_group = probs.view(-1, 2, 2).sum(dim=-1).argmax(dim=-1)
+        picked = torch.stack([2 * best_group, 2 * best_group + 1], dim=-1)
+        load = torch.bincount(picked.flatten(), minlength=4).float()
+        plain = torch.bincount(probs.topk(2).indices.flatten(), minlength=4).float()
+        assert not torch.equal(load, plain)  # the input tells the two rules apart
+        expected = 4 * (load / len(probs) * probs.mean(dim=0)).sum()
+        torch.testing.assert_close(moe.load_balance_loss(x), expected)
