@@ -1,5 +1,6 @@
 """Shared fixtures: rendered variants (once per session) and a loader for them."""
 
+import json
 import os
 import subprocess
 import sys
@@ -99,6 +100,34 @@ def assert_parameter_counts(spec) -> None:
             # torchtitan leaves a tied output projection out; it is a matmul all the same.
             expected += 6 * args.vocab_size * args.dim
         assert flops == expected, flavor
+
+
+def assert_hf_class_gives_equal_logits(spec, adapter, folder: Path) -> None:
+    """The adapter's export, saved with hf_config's config.json and loaded by
+    transformers, gives the debug model's logits over more tokens than its window."""
+    import transformers  # only the tests that compare with transformers pay for it
+    from safetensors.torch import save_file
+
+    args = spec.model_args["debugmodel"]
+    model = debug_model(spec).eval()
+    exported = spec.state_dict_adapter(args, None).to_hf(model.state_dict())
+    # Copies: safetensors refuses tensors that share memory (views of one weight).
+    save_file({k: v.clone() for k, v in exported.items()}, folder / "model.safetensors")
+    (folder / "config.json").write_text(json.dumps(adapter.hf_config(args)))
+    hf_model, info = transformers.AutoModelForCausalLM.from_pretrained(
+        folder,
+        dtype=torch.float32,
+        attn_implementation="eager",
+        output_loading_info=True,
+    )
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    seqlen = getattr(args, "sliding_window", 0) + 16
+    tokens = torch.randint(
+        0, args.vocab_size, (2, seqlen), generator=torch.Generator().manual_seed(0)
+    )
+    with torch.no_grad():
+        diff = (model(tokens) - hf_model.eval()(tokens).logits).abs().max().item()
+    assert diff <= 1e-4, f"{adapter.HF_ARCHITECTURE}: max |logit diff| {diff}"
 
 
 @pytest.fixture(scope="session")

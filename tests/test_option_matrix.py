@@ -1,5 +1,6 @@
 """Every pair of option values renders clean code that builds, runs and counts its
-parameters; `pytest -m exhaustive tests/test_option_matrix.py` runs the full matrix."""
+parameters, and exports to the transformers class it names (if any) with equal
+logits; `pytest -m exhaustive tests/test_option_matrix.py` runs the full matrix."""
 
 import itertools
 import sys
@@ -8,6 +9,7 @@ import pytest
 import torch
 
 from .conftest import (
+    assert_hf_class_gives_equal_logits,
     assert_parameter_counts,
     assert_ruff_clean,
     debug_model,
@@ -57,7 +59,9 @@ def _check(tmp_path, combination, alias):
     assert_parameter_counts(spec)
     adapter = sys.modules[f"{alias}.model.state_dict_adapter"]
     if adapter.HF_ARCHITECTURE is None:
-        assert adapter.NO_HF_COUNTERPART, combination  # says why
+        assert adapter.NEAREST_HF_NEEDS, combination  # says why
+    else:
+        assert_hf_class_gives_equal_logits(spec, adapter, model_dir)
     model = debug_model(spec)
     tokens = torch.randint(0, spec.model_args["debugmodel"].vocab_size, (2, 16))
     model(tokens).float().logsumexp(-1).mean().backward()

@@ -1,0 +1,92 @@
+"""The transformers class a model names is one it matches: each class's recipe,
+and every model one option away from it, either exports to the class it names
+with equal logits or names none and says what the nearest class would need.
+
+One option away is where a counterpart rule can be too loose (post-norm with
+qk-norm across heads is OLMo 2, but not with a sliding window, which OLMo 2
+lacks), so these are the neighbours that matter most.
+"""
+
+import sys
+
+import pytest
+
+from .conftest import (
+    assert_hf_class_gives_equal_logits,
+    import_package,
+    render_answers,
+)
+from .option_matrix import OPTIONS, answers, valid
+
+# Each class's recipe in the option matrix's terms, changed from its first values.
+RECIPES = {
+    "LlamaForCausalLM": {},
+    "MistralForCausalLM": {"attention_window": "all_local"},
+    "Qwen2ForCausalLM": {"qkv_bias": True},
+    "Qwen3ForCausalLM": {"qk_norm": "head"},
+    "Olmo2ForCausalLM": {"norm_placement": "post", "qk_norm": "full"},
+    "MixtralForCausalLM": {"moe": "softmax_aux_loss"},
+    "Qwen3MoeForCausalLM": {"moe": "softmax_aux_loss", "qk_norm": "head"},
+    "Dots1ForCausalLM": {"moe": "sigmoid_bias_shared_groups", "qk_norm": "head"},
+    "StableLmForCausalLM": {"norm": "layernorm"},
+}
+FIRST = {name: values[0] for name, values in OPTIONS.items()}
+
+
+def _neighbours() -> list[tuple[str, dict]]:
+    """Each recipe, and each valid change of one of its options, once."""
+    seen, result = set(), []
+    for architecture, recipe in RECIPES.items():
+        base = FIRST | recipe
+        for option, values in OPTIONS.items():
+            for value in values:
+                combination = base | {option: value}
+                key = tuple(sorted(combination.items()))
+                if valid(combination) and key not in seen:
+                    seen.add(key)
+                    changed = "" if combination == base else f"-{option}={value}"
+                    result.append((f"{architecture}{changed}", combination))
+    return result
+
+
+NEIGHBOURS = _neighbours()
+
+
+@pytest.mark.parametrize("architecture", list(RECIPES))
+def test_each_recipe_names_its_class(tmp_path, architecture):
+    combination = FIRST | RECIPES[architecture]
+    model_dir = render_answers(tmp_path / "m", answers(combination, "recipe"))
+    alias = f"recipe_{architecture}"
+    import_package(model_dir, alias)
+    adapter = sys.modules[f"{alias}.model.state_dict_adapter"]
+    assert adapter.HF_ARCHITECTURE == architecture
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "combination", [c for _, c in NEIGHBOURS], ids=[i for i, _ in NEIGHBOURS]
+)
+def test_one_option_away_exports_to_the_class_it_names(tmp_path, combination):
+    model_dir = render_answers(tmp_path / "m", answers(combination, "neighbour"))
+    alias = f"neighbour_{len(sys.modules)}"
+    spec = import_package(model_dir, alias).get_train_spec()
+    adapter = sys.modules[f"{alias}.model.state_dict_adapter"]
+    if adapter.HF_ARCHITECTURE is None:
+        assert adapter.NEAREST_HF_NEEDS, combination
+        with pytest.raises(NotImplementedError, match=adapter.NEAREST_HF_ARCHITECTURE):
+            adapter.hf_config(spec.model_args["debugmodel"])
+    else:
+        assert_hf_class_gives_equal_logits(spec, adapter, model_dir)
+
+
+def test_olmo2_with_a_sliding_window_names_no_class(tmp_path):
+    """OLMo 2 has no sliding window: its config.json would attend to everything."""
+    combination = (
+        FIRST | RECIPES["Olmo2ForCausalLM"] | {"attention_window": "all_local"}
+    )
+    model_dir = render_answers(tmp_path / "m", answers(combination, "olmo_window"))
+    import_package(model_dir, "olmo_window")
+    adapter = sys.modules["olmo_window.model.state_dict_adapter"]
+    assert adapter.HF_ARCHITECTURE is None
+    assert adapter.NEAREST_HF_ARCHITECTURE == "Olmo2ForCausalLM"
+    assert adapter.NEAREST_HF_NEEDS == ["no sliding window"]
