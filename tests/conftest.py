@@ -10,6 +10,7 @@ from pathlib import Path
 import copier
 import pytest
 import torch
+import yaml
 from torchtitan.models.utils import (
     get_dense_model_nparams_and_flops,
     get_moe_model_nparams_and_flops,
@@ -128,6 +129,54 @@ def assert_hf_class_gives_equal_logits(spec, adapter, folder: Path) -> None:
     with torch.no_grad():
         diff = (model(tokens) - hf_model.eval()(tokens).logits).abs().max().item()
     assert diff <= 1e-4, f"{adapter.HF_ARCHITECTURE}: max |logit diff| {diff}"
+
+
+# Answers that name things, not the architecture, and sizes one shape can be
+# written in two ways (derived, or explicit: feed-forward, expert and head sizes).
+_NAMES = {"_commit", "_src_path", "model_name", "model_class", "flavor_name"}
+_SIZING = {
+    "ffn_hidden_dim",
+    "ffn_dim_multiplier",
+    "multiple_of",
+    "head_dim",
+    "moe_hidden_dim",
+}
+# Training-only answers a config.json does not carry; it says whether routing
+# biases exist, not how training balances the experts otherwise.
+_TRAINING = {"moe_aux_loss_coeff", "moe_bias_update_rate", "expert_parallel_degree"}
+
+
+def assert_hf_config_reads_back(
+    model_dir: Path, spec, adapter, alias: str, workdir: Path
+) -> None:
+    """`mytitan new --from-hf` on the config.json of the main flavor gives the same
+    architecture answers, and a model with the same weight shapes."""
+    from mytitan_scaffold.hf_import import answers_from_hf_config
+
+    ours = yaml.safe_load((model_dir / ".copier-answers.yml").read_text())
+    ours["extra_flavors"] = {}
+    args = spec.model_args[ours["flavor_name"]]
+    config = workdir / "config.json"
+    config.write_text(json.dumps(adapter.hf_config(args)))
+    answers = answers_from_hf_config(config)
+    answers.update(model_name=alias, extra_flavors={})
+    back_dir = render_answers(workdir / alias, answers)
+    theirs = yaml.safe_load((back_dir / ".copier-answers.yml").read_text())
+    for answers_file in (ours, theirs):
+        balancing = answers_file.get("moe_load_balancing")
+        answers_file["moe_load_balancing"] = balancing == "expert_bias"
+    differ = {
+        key: (ours.get(key), theirs.get(key))
+        for key in (ours.keys() | theirs.keys()) - _NAMES - _SIZING - _TRAINING
+        if ours.get(key) != theirs.get(key)
+    }
+    assert not differ, differ
+    back_spec = import_package(back_dir, alias).get_train_spec()
+    with torch.device("meta"):
+        model = spec.model_cls(args)
+        back_model = back_spec.model_cls(back_spec.model_args[answers["flavor_name"]])
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    assert {k: v.shape for k, v in back_model.state_dict().items()} == shapes
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """The transformers class a model names is one it matches: each class's recipe,
 and every model one option away from it, either exports to the class it names
-with equal logits or names none and says what the nearest class would need.
+with equal logits (and its config.json reads back through --from-hf as the same
+model), or names none and says what the nearest class would need.
 
 One option away is where a counterpart rule can be too loose (post-norm with
 qk-norm across heads is OLMo 2, but not with a sliding window, which OLMo 2
@@ -13,6 +14,7 @@ import pytest
 
 from .conftest import (
     assert_hf_class_gives_equal_logits,
+    assert_hf_config_reads_back,
     import_package,
     render_answers,
 )
@@ -77,6 +79,7 @@ def test_one_option_away_exports_to_the_class_it_names(tmp_path, combination):
             adapter.hf_config(spec.model_args["debugmodel"])
     else:
         assert_hf_class_gives_equal_logits(spec, adapter, model_dir)
+        assert_hf_config_reads_back(model_dir, spec, adapter, f"{alias}_back", tmp_path)
 
 
 def test_olmo2_with_a_sliding_window_names_no_class(tmp_path):

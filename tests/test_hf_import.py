@@ -1,6 +1,7 @@
 """`mytitan new --from-hf`: HF configs become answers that rebuild the same model."""
 
 import json
+import sys
 from pathlib import Path
 
 import huggingface_hub
@@ -12,8 +13,9 @@ from safetensors.torch import load_file
 
 from mytitan_scaffold.hf_import import answers_from_hf_config
 
-from .conftest import import_package
+from .conftest import assert_hf_config_reads_back, import_package
 from .test_cli import mytitan, tree_hash
+from .test_render import COUNTERPARTS
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
 CONFIG_NAMES = sorted(p.name for p in CONFIGS.glob("*.json"))
@@ -342,4 +344,18 @@ def test_flags_override_the_hf_answers(tmp_path):
         "0.6B",
         4,
         True,
+    )
+
+
+@pytest.mark.parametrize("variant", COUNTERPARTS)
+def test_the_exported_config_reads_back_as_the_same_model(
+    tmp_path, rendered_variants, variant
+):
+    """hf_config and --from-hf are inverse: what a model writes for transformers,
+    mytitan reads back as that model."""
+    model_dir = rendered_variants[variant]
+    package = import_package(model_dir, f"readback_{variant}")
+    adapter = sys.modules[f"readback_{variant}.model.state_dict_adapter"]
+    assert_hf_config_reads_back(
+        model_dir, package.get_train_spec(), adapter, f"back_{variant}", tmp_path
     )
