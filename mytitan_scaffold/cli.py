@@ -184,12 +184,25 @@ def _report(plan, dry_run: bool) -> None:
         typer.echo(plan.registry_diff.rstrip("\n"))
     else:
         typer.echo(f"{plan.registry_file} already lists {plan.answers['model_name']}")
+    typer.echo(_transformers_line(plan.hf_nearest))
     if not dry_run:
         # Expert parallelism is what an MoE model adds to the dense plan.
         layout = "--ep 2" if plan.answers.get("moe") else "--tp 2"
         typer.echo(
             f"next: mytitan rehearse {plan.model_dir} --nproc 2 {layout} --compare"
         )
+
+
+def _transformers_line(nearest: dict) -> str:
+    if not nearest["unmet"]:
+        return (
+            f"transformers: {nearest['architecture']} "
+            "(mytitan hf-config writes its config.json)"
+        )
+    return (
+        f"transformers: no class has this architecture; the nearest, "
+        f"{nearest['architecture']}, would need {', '.join(nearest['unmet'])}"
+    )
 
 
 def _build_new_signature() -> None:

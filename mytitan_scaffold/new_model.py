@@ -36,6 +36,8 @@ class Plan:
     registry_created: bool = False
     registry_diff: str = ""
     answers: dict = field(default_factory=dict)
+    # The transformers class nearest to the answers, and what it still needs.
+    hf_nearest: dict = field(default_factory=dict)
 
 
 def _staging_parent(path: Path) -> Path:
@@ -79,7 +81,7 @@ def create_model(
     staging = _make_staging(target.models_dir)
     try:
         rendered = staging / "model"
-        recorded = render(rendered, answers, interactive=interactive)
+        recorded, hf_nearest = render(rendered, answers, interactive=interactive)
         name = recorded["model_name"]  # validated by copier.yml from here on
         if not target.in_tree and name in torchtitan_builtin_models():
             raise MytitanError(
@@ -102,6 +104,7 @@ def create_model(
             registry_created=old_source is None,
             registry_diff=_diff(old_source or "", new_source, target.registry_file),
             answers=recorded,
+            hf_nearest=hf_nearest,
         )
         if not dry_run:
             # Both changes land, or (interrupted before this block) neither does.

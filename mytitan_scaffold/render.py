@@ -13,8 +13,11 @@ from .errors import MytitanError
 from .template_history import render_source
 
 
-def render(destination: Path, answers: dict[str, Any], *, interactive: bool) -> dict:
-    """Render a model package into `destination`; return its recorded answers.
+def render(
+    destination: Path, answers: dict[str, Any], *, interactive: bool
+) -> tuple[dict, dict]:
+    """Render a model package into `destination`; return its recorded answers and
+    the transformers class nearest to them (copier.yml's computed `hf_nearest`).
 
     Copier's validators (copier.yml) reject bad answers with a ValueError whose
     message says what is wrong and how to fix it.
@@ -23,7 +26,7 @@ def render(destination: Path, answers: dict[str, Any], *, interactive: bool) -> 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # copier warns about a dirty checkout
-            copier.run_copy(
+            worker = copier.run_copy(
                 src,
                 str(destination),
                 data=answers,
@@ -35,7 +38,7 @@ def render(destination: Path, answers: dict[str, Any], *, interactive: bool) -> 
             )
     except ValueError as error:
         raise MytitanError(_one_line(str(error))) from None
-    return recorded_answers(destination)
+    return recorded_answers(destination), worker.answers.combined["hf_nearest"]
 
 
 def recorded_answers(model_dir: Path) -> dict:

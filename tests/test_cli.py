@@ -44,6 +44,8 @@ def test_new_renders_registers_and_lists_files(tmp_path):
     assert "created models/demo/" in result.output
     assert "models/demo/model/model.py" in result.output
     assert "created models/__init__.py" in result.output
+    # Per-head qk-norm on Llama's layers is Qwen3's architecture.
+    assert "transformers: Qwen3ForCausalLM (mytitan hf-config" in result.output
     answers = yaml.safe_load((model / ".copier-answers.yml").read_text())
     assert answers["n_layers"] == 2 and answers["qk_norm"] is True
     assert answers["models_package"] == "models"
@@ -69,6 +71,23 @@ def test_dry_run_writes_nothing(tmp_path):
     assert '+_supported_models = frozenset(["demo", "second"])' in result.output
     assert tree_hash(tmp_path) == before
     assert not any(p.name.startswith(".mytitan-") for p in tmp_path.rglob("*"))
+
+
+def test_new_names_the_nearest_transformers_class_when_none_fits(tmp_path):
+    result = mytitan(
+        "new",
+        "demo",
+        "--defaults",
+        "--norm-placement",
+        "sandwich",
+        "--dry-run",
+        cwd=tmp_path,
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "transformers: no class has this architecture; the nearest, "
+        "LlamaForCausalLM, would need pre-norm"
+    ) in result.output
 
 
 def test_data_file_and_data_pairs(tmp_path):
