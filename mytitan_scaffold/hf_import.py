@@ -21,12 +21,15 @@ SUPPORTED_MODEL_TYPES = (
     "qwen2",
     "qwen3",
     "olmo2",
+    "olmo3",
     "mixtral",
     "qwen3_moe",
     "dots1",
     "stablelm",
 )
-_QK_NORM_TYPES = ("qwen3", "olmo2", "qwen3_moe", "dots1")
+_QK_NORM_TYPES = ("qwen3", "olmo2", "olmo3", "qwen3_moe", "dots1")
+# Post-norm blocks with qk-norm across heads.
+_OLMO_TYPES = ("olmo2", "olmo3")
 # Model types that rotate only part of each head, with transformers' default share.
 _PARTIAL_ROTARY_DEFAULTS = {"stablelm": 0.25}
 # Keys of the expert count, and of the expert hidden size, per MoE model type.
@@ -38,6 +41,8 @@ _MOE_KEYS = {
 # Where each model type's local layers start when it derives them from
 # max_window_layers (transformers' default when the key is missing).
 _FIRST_WINDOW_LAYER = {"qwen2": 28, "qwen3": 28, "dots1": 62}
+# transformers' window and global-layer period for OLMo 3 when the keys are missing.
+_OLMO3_WINDOW, _OLMO3_GLOBAL_EVERY, _OLMO3_THETA = 4096, 4, 500000.0
 _ROPE_TYPES = {"default": "rope", "llama3": "rope_llama3", "yarn": "rope_yarn"}
 # "owner/name", as the Hub spells a model (checked only when no such path exists).
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
@@ -88,10 +93,34 @@ def _load(source: Path) -> dict[str, Any]:
     return config
 
 
+def _olmo3_rope(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the RoPE parameters of OLMo 3's layers, unsupported ones): it keeps one set
+    per layer type, and the template rotates every layer alike."""
+    params = config.get("rope_parameters") or {}
+    if "full_attention" in params or "sliding_attention" in params:
+        full = params.get("full_attention") or {}
+        sliding = params.get("sliding_attention") or {}
+    else:
+        # transformers gives rope_theta and rope_scaling to the full layers only.
+        full = {**(config.get("rope_scaling") or {}), **params}
+        full.setdefault("rope_theta", config.get("rope_theta", _OLMO3_THETA))
+        sliding = {}
+    full = {"rope_type": "default", "rope_theta": _OLMO3_THETA, **full}
+    sliding = {"rope_type": "default", "rope_theta": _OLMO3_THETA, **sliding}
+    kinds = set(_layer_types(config, "olmo3"))
+    if kinds == {"sliding_attention", "full_attention"} and full != sliding:
+        return full, {"rope_parameters": "different for sliding and full layers"}
+    return (sliding if kinds == {"sliding_attention"} else full), {}
+
+
 def _rope(
     config: dict[str, Any], model_type: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(RoPE parameters, the unsupported ones), from either HF rope layout."""
+    per_type_unsupported = {}
+    if model_type == "olmo3":
+        layer_rope, per_type_unsupported = _olmo3_rope(config)
+        config = {**config, "rope_parameters": layer_rope, "rope_scaling": None}
     params = dict(config.get("rope_parameters") or {})
     legacy = config.get("rope_scaling") or {}
     params = {**legacy, **params}
@@ -115,7 +144,7 @@ def _rope(
         unsupported["partial_rotary_factor"] = factor
     params["partial_rotary_factor"] = float(factor)
     params["rope_type"] = kind
-    return params, unsupported
+    return params, {**per_type_unsupported, **unsupported}
 
 
 def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, Any]:
@@ -135,7 +164,7 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         expect("mlp_bias", (False, None))
     if model_type == "qwen3_moe":
         expect("use_sliding_window", (False, None))
-    if model_type in ("qwen3", "olmo2", "qwen3_moe", "dots1"):
+    if model_type in ("qwen3", "olmo2", "olmo3", "qwen3_moe", "dots1"):
         expect("attention_bias", (False, None))
     if model_type == "stablelm":
         # Per-head LayerNorms (one weight per head), and attention beside the MLP.
@@ -163,6 +192,8 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
 def _window_size(config: dict[str, Any], model_type: str) -> int:
     if model_type in ("qwen2", "qwen3") and not config.get("use_sliding_window"):
         return 0  # transformers ignores their window then
+    if model_type == "olmo3":
+        return config.get("sliding_window", _OLMO3_WINDOW) or 0
     return config.get("sliding_window") or 0
 
 
@@ -171,6 +202,13 @@ def _layer_types(config: dict[str, Any], model_type: str) -> list[str]:
     layers = config.get("num_hidden_layers", 0)
     if config.get("layer_types"):
         return list(config["layer_types"])
+    if model_type == "olmo3":
+        return [
+            "full_attention"
+            if (i + 1) % _OLMO3_GLOBAL_EVERY == 0
+            else "sliding_attention"
+            for i in range(layers)
+        ]
     window = _window_size(config, model_type)
     # Qwen and Dots1 slide only from layer max_window_layers on; Mistral and
     # Mixtral everywhere.
@@ -328,7 +366,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "max_seq_len": config.get("max_position_embeddings", 4096),
         "sliding_window": window,
         "norm": "layernorm" if model_type == "stablelm" else "rmsnorm",
-        "norm_placement": "post" if model_type == "olmo2" else "pre",
+        "norm_placement": "post" if model_type in _OLMO_TYPES else "pre",
         "norm_eps": float(
             config.get("layer_norm_eps", 1e-5)
             if model_type == "stablelm"
@@ -344,7 +382,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     if window:
         answers["global_every"] = global_every
     if answers["qk_norm"]:
-        answers["qk_norm_scope"] = "full" if model_type == "olmo2" else "head"
+        answers["qk_norm_scope"] = "full" if model_type in _OLMO_TYPES else "head"
     if model_type in _MOE_KEYS:
         answers.update(_moe_answers(config, model_type))
     if rope["rope_type"] in ("llama3", "yarn"):

@@ -96,8 +96,9 @@ def _tiny(config: dict) -> dict:
 
 
 # What the shipped configs do not show: Qwen's sliding windows (local everywhere, or
-# every second layer global), Dots1 routing within the best of its expert groups,
-# and StableLM's other rotary share and qkv bias.
+# every second layer global), OLMo 3's global layers and per-kind RoPE settings,
+# Dots1 routing within the best of its expert groups, and StableLM's other rotary
+# share and qkv bias.
 CHANGED_CONFIGS = {
     # The toy sizes give 4 experts: the best group's 2 experts against the best 2.
     "dots1_node_limited": ("dots.llm1-base.json", {"n_group": 2, "topk_group": 1}),
@@ -109,6 +110,24 @@ CHANGED_CONFIGS = {
     "qwen2_all_local": (
         "qwen2.5-0.5b.json",
         {"use_sliding_window": True, "sliding_window": 8, "max_window_layers": 0},
+    ),
+    # OLMo 3 with both layer kinds at toy sizes, and YaRN set for each kind alike.
+    "olmo3_alternating_yarn": (
+        "olmo3-7b-defaults.json",
+        {
+            "sliding_window": 8,
+            "layer_types": ["sliding_attention", "full_attention"],
+            "max_position_embeddings": 8192,
+            "rope_parameters": {
+                kind: {
+                    "rope_type": "yarn",
+                    "rope_theta": 10000.0,
+                    "factor": 4.0,
+                    "original_max_position_embeddings": 2048,
+                }
+                for kind in ("sliding_attention", "full_attention")
+            },
+        },
     ),
     "qwen3_alternating": (
         "qwen3-0.6b.json",
@@ -180,6 +199,15 @@ def test_answers_for_qwen3():
     assert answers["head_dim"] == 128 and answers["weight_tying"]
     assert answers["positional"] == "rope" and answers["extra_flavors"] == {}
     assert answers["flavor_name"] == "596M"
+
+
+def test_answers_for_olmo3_follow_transformers_defaults():
+    answers = answers_from_hf_config(CONFIGS / "olmo3-7b-defaults.json")
+    assert (answers["norm_placement"], answers["qk_norm_scope"]) == ("post", "full")
+    # Without layer_types and a window, OLMo 3 slides over 4096 tokens in three
+    # layers of four; without RoPE keys, both kinds use rope_theta 500000.
+    assert (answers["sliding_window"], answers["global_every"]) == (4096, 4)
+    assert (answers["positional"], answers["rope_theta"]) == ("rope", 500000.0)
 
 
 def test_answers_for_mixtral():
@@ -300,6 +328,13 @@ def test_answers_for_llama_rope_scaling():
             "dots.llm1-base.json",
             {"sliding_window": 4096, "max_window_layers": 31},
             ["layer_types="],
+        ),
+        (
+            # OLMo 3's long-context recipe: YaRN on the global layers only (legacy
+            # keys reach only those), while the template rotates all layers alike.
+            "olmo3-7b-defaults.json",
+            {"rope_scaling": {"rope_type": "yarn", "factor": 8.0}},
+            ["rope_parameters='different for sliding and full layers'"],
         ),
         (
             "llama-3.2-1b.json",

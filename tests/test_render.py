@@ -147,6 +147,7 @@ COUNTERPARTS = {
     "qwen3_like": "Qwen3ForCausalLM",
     "short_llama3_tied": "Qwen3ForCausalLM",
     "olmo2_like": "Olmo2ForCausalLM",
+    "olmo3_like": "Olmo3ForCausalLM",
     "mistral_like": "MistralForCausalLM",
     "qwen3_alternating_window": "Qwen3ForCausalLM",
     "qwen2_local_window": "Qwen2ForCausalLM",

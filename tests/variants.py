@@ -6,13 +6,14 @@ key is the model name unless the set names one. The sets with a transformers
 counterpart: default and llama_tied (Llama with Llama 3 RoPE), qwen2_like and
 short_yarn_bias (Qwen2: qkv bias), qwen3_like and short_llama3_tied (Qwen3:
 qk-norm, explicit head_dim, tying), olmo2_like (OLMo 2: post-norm, qk-norm across
-heads), mistral_like (Mistral: sliding window in every layer), qwen3_alternating_window
-and qwen2_local_window (Qwen's layer_types), mixtral_like
-(Mixtral: MoE with a sliding window), qwen3_moe_like (Qwen3-MoE: a dense first
-block, unnormalized top-k), dots1_like (Dots1: sigmoid routing within the best expert
-groups, shared experts, routing biases), stablelm_like (StableLM: LayerNorm, RoPE on a
-quarter of each head, qkv bias). deepseek_like_moe takes the other MoE branches, and
-partial RoPE with YaRN.
+heads), olmo3_like (OLMo 3: the same with a window, every fourth layer global, and
+YaRN for both kinds of layer), mistral_like (Mistral: sliding window in every
+layer), qwen3_alternating_window and qwen2_local_window (Qwen's layer_types),
+mixtral_like (Mixtral: MoE with a sliding window), qwen3_moe_like (Qwen3-MoE: a
+dense first block, unnormalized top-k), dots1_like (Dots1: sigmoid routing within
+the best expert groups, shared experts, routing biases), stablelm_like (StableLM:
+LayerNorm, RoPE on a quarter of each head, qkv bias). deepseek_like_moe takes the
+other MoE branches, and partial RoPE with YaRN.
 """
 
 VARIANTS = {
@@ -55,6 +56,16 @@ VARIANTS = {
         "qk_norm_scope": "full",
         "positional": "rope",
         "n_kv_heads": 32,
+    },
+    "olmo3_like": {
+        "norm_placement": "post",
+        "qk_norm": True,
+        "qk_norm_scope": "full",
+        "sliding_window": 4096,
+        "global_every": 4,
+        "positional": "rope_yarn",
+        "n_kv_heads": 8,
+        "extra_flavors": {},
     },
     "sandwich_layernorm_fullqk": {
         "norm_placement": "sandwich",
