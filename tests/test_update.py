@@ -15,7 +15,11 @@ from mytitan_scaffold.cli import run
 from mytitan_scaffold.release import record
 from mytitan_scaffold.template_source import template_root
 
-from .conftest import assert_ruff_clean, import_package
+from .conftest import (
+    assert_hf_class_gives_equal_logits,
+    assert_ruff_clean,
+    import_package,
+)
 from .test_cli import tree_hash
 
 IDENTITY = ["-c", "user.name=test", "-c", "user.email=test@example.invalid"]
@@ -288,3 +292,32 @@ def test_update_across_shipped_releases(tmp_path, monkeypatch, capsys):
     assert_ruff_clean(model)
     spec = import_package(model, "updated_demo").get_train_spec()
     assert spec.pipelining_fn.__name__ == "pipeline_demo"
+
+
+def test_update_gives_an_olmo2_window_model_its_real_class(
+    tmp_path, monkeypatch, capsys
+):
+    """v0.5.0 called post-norm + qk-norm across heads + a sliding window OLMo 2,
+    which has no window; `mytitan update` brings OLMo 3, whose export matches."""
+    monkeypatch.setenv(template_history.CACHE_ENV, str(tmp_path / "cache"))
+    src = template_history.materialize(template_history.BUNDLE)
+    answers = {
+        "norm_placement": "post",
+        "qk_norm": True,
+        "qk_norm_scope": "full",
+        "sliding_window": 4096,
+        "global_every": 4,
+    }
+    project = _project(tmp_path, src, "v0.5.0", **answers)
+    model = project / "models" / "demo"
+    adapter_file = model / "model" / "state_dict_adapter.py"
+    assert 'HF_ARCHITECTURE = "Olmo2ForCausalLM"' in adapter_file.read_text()
+    _user_edits(project)
+    code, out, err = _mytitan(project, monkeypatch, capsys, "update", "models/demo")
+    assert code == 0, out + err
+    assert 'HF_ARCHITECTURE = "Olmo3ForCausalLM"' in adapter_file.read_text()
+    assert "def user_helper()" in (model / "model" / "model.py").read_text()
+    assert_ruff_clean(model)
+    spec = import_package(model, "olmo_window_demo").get_train_spec()
+    adapter = sys.modules["olmo_window_demo.model.state_dict_adapter"]
+    assert_hf_class_gives_equal_logits(spec, adapter, tmp_path)
