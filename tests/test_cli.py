@@ -73,21 +73,33 @@ def test_dry_run_writes_nothing(tmp_path):
     assert not any(p.name.startswith(".mytitan-") for p in tmp_path.rglob("*"))
 
 
-def test_new_names_the_nearest_transformers_class_when_none_fits(tmp_path):
-    result = mytitan(
-        "new",
-        "demo",
-        "--defaults",
-        "--norm-placement",
-        "sandwich",
-        "--dry-run",
-        cwd=tmp_path,
-    )
+@pytest.mark.parametrize(
+    "flags, nearest",
+    [
+        (["--norm-placement", "sandwich"], "LlamaForCausalLM, would need pre-norm"),
+        # An MoE model is compared with the MoE classes only: DeepSeek-style
+        # routing without qk-norm is one change away from Dots1.
+        (
+            [
+                "--moe",
+                "--moe-score-func",
+                "sigmoid",
+                "--moe-shared-experts",
+                "1",
+                "--moe-load-balancing",
+                "expert_bias",
+            ],
+            "Dots1ForCausalLM, would need qk-norm per head",
+        ),
+    ],
+)
+def test_new_names_the_nearest_transformers_class_when_none_fits(
+    tmp_path, flags, nearest
+):
+    result = mytitan("new", "demo", "--defaults", *flags, "--dry-run", cwd=tmp_path)
     assert result.exit_code == 0, result.output
-    assert (
-        "transformers: no class has this architecture; the nearest, "
-        "LlamaForCausalLM, would need pre-norm"
-    ) in result.output
+    expected = f"transformers: no class has this architecture; the nearest, {nearest}"
+    assert expected in result.output
 
 
 def test_data_file_and_data_pairs(tmp_path):

@@ -80,6 +80,8 @@ def test_one_option_away_exports_to_the_class_it_names(tmp_path, combination):
     adapter = sys.modules[f"{alias}.model.state_dict_adapter"]
     if adapter.HF_ARCHITECTURE is None:
         assert adapter.NEAREST_HF_NEEDS, combination
+        # The nearest class is of the model's own kind, dense or MoE.
+        assert not {"MoE", "no MoE"} & set(adapter.NEAREST_HF_NEEDS)
         with pytest.raises(NotImplementedError, match=adapter.NEAREST_HF_ARCHITECTURE):
             adapter.hf_config(spec.model_args["debugmodel"])
     else:
