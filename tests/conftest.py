@@ -10,7 +10,6 @@ from pathlib import Path
 import copier
 import pytest
 import torch
-import yaml
 from torchtitan.models.utils import (
     get_dense_model_nparams_and_flops,
     get_moe_model_nparams_and_flops,
@@ -18,6 +17,7 @@ from torchtitan.models.utils import (
 
 from mytitan_scaffold import registry
 from mytitan_scaffold.model_package import load_model_package
+from mytitan_scaffold.render import recorded_answers
 from mytitan_scaffold.template_source import template_root
 
 from .variants import VARIANTS, answers_of
@@ -153,7 +153,7 @@ def assert_hf_config_reads_back(
     architecture answers, and a model with the same weight shapes."""
     from mytitan_scaffold.hf_import import answers_from_hf_config
 
-    ours = yaml.safe_load((model_dir / ".copier-answers.yml").read_text())
+    ours = recorded_answers(model_dir)
     ours["extra_flavors"] = {}
     args = spec.model_args[ours["flavor_name"]]
     config = workdir / "config.json"
@@ -161,7 +161,7 @@ def assert_hf_config_reads_back(
     answers = answers_from_hf_config(config)
     answers.update(model_name=alias, extra_flavors={})
     back_dir = render_answers(workdir / alias, answers)
-    theirs = yaml.safe_load((back_dir / ".copier-answers.yml").read_text())
+    theirs = recorded_answers(back_dir)
     for answers_file in (ours, theirs):
         balancing = answers_file.get("moe_load_balancing")
         answers_file["moe_load_balancing"] = balancing == "expert_bias"
