@@ -9,6 +9,7 @@ reported by name; nothing is dropped silently.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,8 @@ def _load(source: Path) -> dict[str, Any]:
 
 def _olmo3_rope(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the RoPE parameters of OLMo 3's layers, unsupported ones): it keeps one set
-    per layer type, and the template rotates every layer alike."""
+    per layer type; the template rotates every layer alike, or scales the global
+    (full-attention) layers only, as OLMo 3's long-context checkpoints do."""
     params = config.get("rope_parameters") or {}
     if "full_attention" in params or "sliding_attention" in params:
         full = params.get("full_attention") or {}
@@ -105,12 +107,29 @@ def _olmo3_rope(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
         full = {**(config.get("rope_scaling") or {}), **params}
         full.setdefault("rope_theta", config.get("rope_theta", _OLMO3_THETA))
         sliding = {}
-    full = {"rope_type": "default", "rope_theta": _OLMO3_THETA, **full}
-    sliding = {"rope_type": "default", "rope_theta": _OLMO3_THETA, **sliding}
+    full, sliding = (
+        {"rope_theta": _OLMO3_THETA, **kind, "rope_type": _rope_type(kind)}
+        for kind in (full, sliding)
+    )
     kinds = set(_layer_types(config, "olmo3"))
-    if kinds == {"sliding_attention", "full_attention"} and full != sliding:
-        return full, {"rope_parameters": "different for sliding and full layers"}
-    return (sliding if kinds == {"sliding_attention"} else full), {}
+    if kinds != {"sliding_attention", "full_attention"} or full == sliding:
+        return (sliding if kinds == {"sliding_attention"} else full), {}
+    unscaled_full = {"rope_type": "default", "rope_theta": full["rope_theta"]}
+    if sliding == unscaled_full and full["rope_type"] in ("llama3", "yarn"):
+        return {**full, "scaled_layers": "global"}, {}
+    if "rope_parameters" not in config and "rope_theta" in config:
+        # A config from transformers 4.x, which gave rope_theta to every layer.
+        return full, {
+            "rope_theta": f"{config['rope_theta']} (transformers 5 gives it to the "
+            f"full layers only, the sliding ones {_OLMO3_THETA}; 4.x gave it to all: "
+            "say which with rope_parameters per layer type)"
+        }
+    return full, {"rope_parameters": "different for sliding and full layers"}
+
+
+def _rope_type(params: dict[str, Any]) -> str:
+    """The RoPE kind of HF rope parameters ("type" is its old spelling)."""
+    return params.get("rope_type", params.get("type", "default"))
 
 
 def _rope(
@@ -125,11 +144,20 @@ def _rope(
     legacy = config.get("rope_scaling") or {}
     params = {**legacy, **params}
     params.setdefault("rope_theta", config.get("rope_theta", 10000.0))
-    kind = params.get("rope_type", params.get("type", "default"))
+    kind = _rope_type(params)
     unsupported = {}
     if kind not in _ROPE_TYPES:
         unsupported["rope_type"] = kind
+    if kind in ("llama3", "yarn") and not params.get("factor"):
+        # HF derives a missing factor from the two context lengths.
+        longest = config.get("max_position_embeddings", 4096)
+        params["factor"] = longest / params["original_max_position_embeddings"]
     if kind == "yarn":
+        # An attention_factor equal to YaRN's own (OLMo 3 writes it out) changes nothing.
+        if params.get("attention_factor") is not None and math.isclose(
+            params["attention_factor"], _yarn_magnitude(params["factor"]), rel_tol=1e-9
+        ):
+            del params["attention_factor"]
         for key in _YARN_EXTRAS:
             if params.get(key) is not None:
                 unsupported[f"rope {key}"] = params[key]
@@ -145,6 +173,11 @@ def _rope(
     params["partial_rotary_factor"] = float(factor)
     params["rope_type"] = kind
     return params, {**per_type_unsupported, **unsupported}
+
+
+def _yarn_magnitude(factor: float) -> float:
+    """The attention factor YaRN derives from its scaling factor (the template's)."""
+    return 0.1 * math.log(factor) + 1.0 if factor > 1 else 1.0
 
 
 def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, Any]:
@@ -386,11 +419,12 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     if model_type in _MOE_KEYS:
         answers.update(_moe_answers(config, model_type))
     if rope["rope_type"] in ("llama3", "yarn"):
-        original = int(rope["original_max_position_embeddings"])
-        # HF derives a missing factor from the two context lengths.
-        factor = rope.get("factor") or answers["max_seq_len"] / original
-        answers["rope_scaling_factor"] = float(factor)
-        answers["rope_original_max_seq_len"] = original
+        answers["rope_scaling_factor"] = float(rope["factor"])
+        answers["rope_original_max_seq_len"] = int(
+            rope["original_max_position_embeddings"]
+        )
+    if rope.get("scaled_layers") == "global":
+        answers["rope_scaling_layers"] = "global"
     if rope["rope_type"] == "llama3":
         answers["rope_low_freq_factor"] = float(rope.get("low_freq_factor", 1.0))
         answers["rope_high_freq_factor"] = float(rope.get("high_freq_factor", 4.0))

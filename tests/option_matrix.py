@@ -18,6 +18,9 @@ OPTIONS = {
     "ffn_size": ["rule", "explicit"],
     "weight_tying": [False, True],
     "attention_window": ["full", "all_local", "interleaved"],
+    # Layers whose RoPE is scaled (rope_scaling_layers): global needs scaled RoPE
+    # and global layers.
+    "rope_scaled_layers": ["all", "global"],
     # Whole MoE recipes: together they take every MoE branch of the template.
     "moe": [
         "off",
@@ -65,14 +68,25 @@ MOE_RECIPES = {
 
 def valid(combination: dict) -> bool:
     """torchtitan's experts are SwiGLU, so MoE recipes need the SwiGLU feed-forward;
-    a rotated share needs RoPE."""
-    return (combination["moe"] == "off" or combination["ffn"] == "swiglu") and (
-        combination["rope_share"] == "whole" or combination["positional"] != "none"
+    a rotated share needs RoPE; scaling the global layers only needs scaled RoPE
+    and global layers."""
+    return (
+        (combination["moe"] == "off" or combination["ffn"] == "swiglu")
+        and (
+            combination["rope_share"] == "whole" or combination["positional"] != "none"
+        )
+        and (
+            combination["rope_scaled_layers"] == "all"
+            or (
+                combination["positional"] in ("rope_llama3", "rope_yarn")
+                and combination["attention_window"] == "interleaved"
+            )
+        )
     )
 
 
 def _make_valid(combination: dict, keep: set) -> None:
-    """Change the options outside `keep` that break one of `valid`'s two rules."""
+    """Change the options outside `keep` that break one of `valid`'s rules."""
     if combination["moe"] != "off" and combination["ffn"] != "swiglu":
         if "moe" in keep:
             combination["ffn"] = "swiglu"
@@ -83,6 +97,16 @@ def _make_valid(combination: dict, keep: set) -> None:
             combination["positional"] = "rope"
         else:
             combination["rope_share"] = "whole"
+    scaled = combination["positional"] in ("rope_llama3", "rope_yarn")
+    interleaved = combination["attention_window"] == "interleaved"
+    if combination["rope_scaled_layers"] == "global" and not (scaled and interleaved):
+        if "rope_scaled_layers" not in keep:
+            combination["rope_scaled_layers"] = "all"
+            return
+        if not scaled and "positional" not in keep:
+            combination["positional"] = "rope_yarn"
+        if not interleaved and "attention_window" not in keep:
+            combination["attention_window"] = "interleaved"
 
 
 def full_matrix() -> list[dict]:
@@ -97,10 +121,10 @@ def possible_pairs() -> set:
     for a, b in itertools.combinations(list(OPTIONS), 2):
         for va in OPTIONS[a]:
             for vb in OPTIONS[b]:
-                # Only moe/ffn and rope_share/positional constrain each other;
-                # the first values of the rest satisfy both rules.
+                # The first values of the rest, changed where a rule needs it.
                 probe = {n: OPTIONS[n][0] for n in OPTIONS} | {a: va, b: vb}
-                if valid(probe):
+                _make_valid(probe, {a, b})
+                if valid(probe) and (probe[a], probe[b]) == (va, vb):
                     pairs.add(tuple(sorted([(a, va), (b, vb)])))
     return pairs
 
@@ -156,6 +180,8 @@ def answers(combination: dict, name: str) -> dict:
         result["sliding_window"] = 1024
     if combination["attention_window"] == "interleaved":
         result["global_every"] = 3
+    if combination["rope_scaled_layers"] == "global":
+        result["rope_scaling_layers"] = "global"
     if combination["rope_share"] == "half":
         result["rope_fraction"] = 0.5
     if combination["qk_norm"] != "off":

@@ -20,30 +20,32 @@ from .conftest import (
 )
 from .option_matrix import OPTIONS, answers, valid
 
-# Each class's recipe in the option matrix's terms, changed from its first values.
-RECIPES = {
-    "LlamaForCausalLM": {},
-    "MistralForCausalLM": {"attention_window": "all_local"},
-    "Qwen2ForCausalLM": {"qkv_bias": True},
-    "Qwen3ForCausalLM": {"qk_norm": "head"},
-    "Olmo2ForCausalLM": {"norm_placement": "post", "qk_norm": "full"},
-    "Olmo3ForCausalLM": {
-        "norm_placement": "post",
-        "qk_norm": "full",
-        "attention_window": "interleaved",
-    },
-    "MixtralForCausalLM": {"moe": "softmax_aux_loss"},
-    "Qwen3MoeForCausalLM": {"moe": "softmax_aux_loss", "qk_norm": "head"},
-    "Dots1ForCausalLM": {"moe": "sigmoid_bias_shared_groups", "qk_norm": "head"},
-    "StableLmForCausalLM": {"norm": "layernorm"},
-}
+OLMO3 = {"norm_placement": "post", "qk_norm": "full", "attention_window": "interleaved"}
+# Each class's recipes in the option matrix's terms, changed from its first values.
+RECIPES = [
+    ("LlamaForCausalLM", {}),
+    ("MistralForCausalLM", {"attention_window": "all_local"}),
+    ("Qwen2ForCausalLM", {"qkv_bias": True}),
+    ("Qwen3ForCausalLM", {"qk_norm": "head"}),
+    ("Olmo2ForCausalLM", {"norm_placement": "post", "qk_norm": "full"}),
+    ("Olmo3ForCausalLM", OLMO3),
+    # OLMo 3's released checkpoints: YaRN in the global layers only.
+    (
+        "Olmo3ForCausalLM",
+        OLMO3 | {"positional": "rope_yarn", "rope_scaled_layers": "global"},
+    ),
+    ("MixtralForCausalLM", {"moe": "softmax_aux_loss"}),
+    ("Qwen3MoeForCausalLM", {"moe": "softmax_aux_loss", "qk_norm": "head"}),
+    ("Dots1ForCausalLM", {"moe": "sigmoid_bias_shared_groups", "qk_norm": "head"}),
+    ("StableLmForCausalLM", {"norm": "layernorm"}),
+]
 FIRST = {name: values[0] for name, values in OPTIONS.items()}
 
 
 def _neighbours() -> list[tuple[str, dict]]:
     """Each recipe, and each valid change of one of its options, once."""
     seen, result = set(), []
-    for architecture, recipe in RECIPES.items():
+    for architecture, recipe in RECIPES:
         base = FIRST | recipe
         for option, values in OPTIONS.items():
             for value in values:
@@ -59,11 +61,11 @@ def _neighbours() -> list[tuple[str, dict]]:
 NEIGHBOURS = _neighbours()
 
 
-@pytest.mark.parametrize("architecture", list(RECIPES))
-def test_each_recipe_names_its_class(tmp_path, architecture):
-    combination = FIRST | RECIPES[architecture]
+@pytest.mark.parametrize("architecture, recipe", RECIPES, ids=[a for a, _ in RECIPES])
+def test_each_recipe_names_its_class(tmp_path, architecture, recipe):
+    combination = FIRST | recipe
     model_dir = render_answers(tmp_path / "m", answers(combination, "recipe"))
-    alias = f"recipe_{architecture}"
+    alias = f"recipe_{architecture}_{len(sys.modules)}"
     import_package(model_dir, alias)
     adapter = sys.modules[f"{alias}.model.state_dict_adapter"]
     assert adapter.HF_ARCHITECTURE == architecture

@@ -79,8 +79,16 @@ def _tiny(config: dict) -> dict:
         and config["head_dim"] * config["num_attention_heads"] != config["hidden_size"]
     )
     tiny["head_dim"] = 32 if explicit else 16
-    if tiny.get("sliding_window") and tiny["model_type"] in ("mistral", "mixtral"):
+    if tiny.get("sliding_window") and tiny["model_type"] in (
+        "mistral",
+        "mixtral",
+        "olmo3",
+    ):
         tiny["sliding_window"] = 8  # shorter than the test's 24 tokens
+    if "layer_types" in config:
+        # Each kind of layer the model has, in the toy's two layers (local first).
+        kinds = sorted(set(config["layer_types"]), reverse=True)
+        tiny["layer_types"] = (kinds * 2)[:2]
     for key, size in (
         ("num_local_experts", 4),
         ("num_experts", 4),
@@ -210,6 +218,23 @@ def test_answers_for_olmo3_follow_transformers_defaults():
     assert (answers["positional"], answers["rope_theta"]) == ("rope", 500000.0)
 
 
+def test_answers_for_olmo3_long_context():
+    """OLMo 3's released checkpoints scale RoPE (YaRN) in their global layers only,
+    and write out the attention factor that YaRN would derive anyway."""
+    answers = answers_from_hf_config(CONFIGS / "olmo3-7b-think.json")
+    assert (answers["sliding_window"], answers["global_every"]) == (4096, 4)
+    assert (answers["positional"], answers["rope_scaling_layers"]) == (
+        "rope_yarn",
+        "global",
+    )
+    assert (answers["rope_scaling_factor"], answers["rope_original_max_seq_len"]) == (
+        8.0,
+        8192,
+    )
+    assert (answers["rope_theta"], answers["max_seq_len"]) == (500000.0, 65536)
+    assert answers["flavor_name"] == "7.3B"
+
+
 def test_answers_for_mixtral():
     answers = answers_from_hf_config(CONFIGS / "mixtral-8x7b-v0.1.json")
     assert answers["moe"] and (answers["moe_experts"], answers["moe_top_k"]) == (8, 2)
@@ -330,11 +355,34 @@ def test_answers_for_llama_rope_scaling():
             ["layer_types="],
         ),
         (
-            # OLMo 3's long-context recipe: YaRN on the global layers only (legacy
-            # keys reach only those), while the template rotates all layers alike.
-            "olmo3-7b-defaults.json",
-            {"rope_scaling": {"rope_type": "yarn", "factor": 8.0}},
+            # Another theta for the local layers (Gemma 3's recipe).
+            "olmo3-7b-think.json",
+            {
+                "rope_parameters": {
+                    "sliding_attention": {"rope_type": "default", "rope_theta": 1e4},
+                    "full_attention": {"rope_type": "default", "rope_theta": 1e6},
+                },
+            },
             ["rope_parameters='different for sliding and full layers'"],
+        ),
+        (
+            # transformers 4.x and 5 read this legacy theta differently.
+            "olmo3-7b-think.json",
+            {"rope_theta": 10000.0, "rope_scaling": None},
+            ["rope_theta='10000.0 (transformers 5 gives it to the full layers only"],
+        ),
+        (
+            # YaRN with an attention factor of its own, not the one it derives.
+            "olmo3-7b-think.json",
+            {
+                "rope_scaling": {
+                    "rope_type": "yarn",
+                    "factor": 8.0,
+                    "original_max_position_embeddings": 8192,
+                    "attention_factor": 1.5,
+                }
+            },
+            ["rope attention_factor=1.5"],
         ),
         (
             "llama-3.2-1b.json",

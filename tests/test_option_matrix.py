@@ -36,8 +36,9 @@ def test_pairwise_set_covers_every_pair():
     }
     assert possible_pairs() <= covered
     assert all(valid(combination) for combination in PAIRWISE)
-    # MoE needs SwiGLU, and a rotated share needs RoPE: the only pairs no valid
-    # combination can hold.
+    # MoE needs SwiGLU, a rotated share needs RoPE, and scaling the global layers
+    # only needs scaled RoPE and global layers: the only pairs no valid combination
+    # can hold.
     impossible = {
         pair
         for a, b in itertools.combinations(OPTIONS, 2)
@@ -48,7 +49,13 @@ def test_pairwise_set_covers_every_pair():
         (("ffn", ffn), ("moe", moe))
         for ffn in ("geglu", "gelu")
         for moe in OPTIONS["moe"][1:]
-    } | {(("positional", "none"), ("rope_share", "half"))}
+    } | {(("positional", "none"), ("rope_share", "half"))} | {
+        (("positional", positional), ("rope_scaled_layers", "global"))
+        for positional in ("rope", "none")
+    } | {
+        (("attention_window", window), ("rope_scaled_layers", "global"))
+        for window in ("full", "all_local")
+    }
     assert len(PAIRWISE) < len(full_matrix()) // 10
 
 

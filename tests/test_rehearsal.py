@@ -46,8 +46,13 @@ MODELS = {
         "rope_fraction": 0.5,
     },
     # Local (64-position window, shorter than the 128-token rehearsal sequence) and
-    # global layers alternate.
-    "sliding_window": {"sliding_window": 64, "global_every": 2},
+    # global layers alternate; only the global ones scale RoPE, so each kind takes
+    # its half of the freqs_cis buffer.
+    "sliding_window": {
+        "sliding_window": 64,
+        "global_every": 2,
+        "rope_scaling_layers": "global",
+    },
 }
 LAYOUTS = {
     "FSDP2": Layout(nproc=2, fsdp=2),

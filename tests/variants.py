@@ -7,7 +7,7 @@ counterpart: default and llama_tied (Llama with Llama 3 RoPE), qwen2_like and
 short_yarn_bias (Qwen2: qkv bias), qwen3_like and short_llama3_tied (Qwen3:
 qk-norm, explicit head_dim, tying), olmo2_like (OLMo 2: post-norm, qk-norm across
 heads), olmo3_like (OLMo 3: the same with a window, every fourth layer global, and
-YaRN for both kinds of layer), mistral_like (Mistral: sliding window in every
+YaRN in the global layers only), mistral_like (Mistral: sliding window in every
 layer), qwen3_alternating_window and qwen2_local_window (Qwen's layer_types),
 mixtral_like (Mixtral: MoE with a sliding window), qwen3_moe_like (Qwen3-MoE: a
 dense first block, unnormalized top-k), dots1_like (Dots1: sigmoid routing within
@@ -64,6 +64,7 @@ VARIANTS = {
         "sliding_window": 4096,
         "global_every": 4,
         "positional": "rope_yarn",
+        "rope_scaling_layers": "global",
         "n_kv_heads": 8,
         "extra_flavors": {},
     },
