@@ -93,6 +93,10 @@ CASES = {
         ],
         "extra_flavors 'big': rope_fraction 0.25 rotates an odd number",
     ),
+    "rope_scaled_in_global_layers_without_any": (
+        ["new", "x", "--rope-scaling-layers", "global", "--sliding-window", "1024"],
+        "rope_scaling_layers=global scales only the global layers' RoPE, so it needs",
+    ),
     "llama3_freq_factors": (
         ["new", "x", "--rope-high-freq-factor", "0.5"],
         "must be greater than rope_low_freq_factor",
