@@ -108,7 +108,9 @@ def _olmo3_rope(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
         full.setdefault("rope_theta", config.get("rope_theta", _OLMO3_THETA))
         sliding = {}
     full, sliding = (
-        {"rope_theta": _OLMO3_THETA, **kind, "rope_type": _rope_type(kind)}
+        {"rope_theta": _OLMO3_THETA}
+        | {key: value for key, value in kind.items() if key != "type"}
+        | {"rope_type": _rope_type(kind)}
         for kind in (full, sliding)
     )
     kinds = set(_layer_types(config, "olmo3"))

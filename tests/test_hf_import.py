@@ -218,10 +218,16 @@ def test_answers_for_olmo3_follow_transformers_defaults():
     assert (answers["positional"], answers["rope_theta"]) == ("rope", 500000.0)
 
 
-def test_answers_for_olmo3_long_context():
+def test_answers_for_olmo3_long_context(tmp_path):
     """OLMo 3's released checkpoints scale RoPE (YaRN) in their global layers only,
     and write out the attention factor that YaRN would derive anyway."""
     answers = answers_from_hf_config(CONFIGS / "olmo3-7b-think.json")
+    # "type", rope_type's old spelling, says the same.
+    config = json.loads((CONFIGS / "olmo3-7b-think.json").read_text())
+    config["rope_scaling"]["type"] = config["rope_scaling"].pop("rope_type")
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    assert answers_from_hf_config(path) == answers
     assert (answers["sliding_window"], answers["global_every"]) == (4096, 4)
     assert (answers["positional"], answers["rope_scaling_layers"]) == (
         "rope_yarn",
