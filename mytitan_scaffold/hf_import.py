@@ -150,10 +150,18 @@ def _rope(
     unsupported = {}
     if kind not in _ROPE_TYPES:
         unsupported["rope_type"] = kind
-    if kind in ("llama3", "yarn") and not params.get("factor"):
-        # HF derives a missing factor from the two context lengths.
+    if kind in ("llama3", "yarn"):
+        # transformers' defaults: the pretraining length is the config's own
+        # original_max_position_embeddings when it has one (as Phi-3 writes it), else
+        # the one in the RoPE keys, else max_position_embeddings; a missing factor
+        # is the ratio of the two lengths.
         longest = config.get("max_position_embeddings", 4096)
-        params["factor"] = longest / params["original_max_position_embeddings"]
+        original = config.get("original_max_position_embeddings")
+        if original is None:
+            original = params.get("original_max_position_embeddings") or longest
+        params["original_max_position_embeddings"] = original
+        if not params.get("factor"):
+            params["factor"] = longest / original
     if kind == "yarn":
         # An attention_factor equal to YaRN's own (OLMo 3 writes it out) changes nothing.
         if params.get("attention_factor") is not None and math.isclose(

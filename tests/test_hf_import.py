@@ -137,6 +137,19 @@ CHANGED_CONFIGS = {
             },
         },
     ),
+    # Llama 3 RoPE without its pretraining length: transformers takes
+    # max_position_embeddings.
+    "llama3_rope_without_original_length": (
+        "llama-3.1-8b.json",
+        {
+            "rope_scaling": {
+                "rope_type": "llama3",
+                "factor": 8.0,
+                "low_freq_factor": 1.0,
+                "high_freq_factor": 4.0,
+            },
+        },
+    ),
     "qwen3_alternating": (
         "qwen3-0.6b.json",
         {
