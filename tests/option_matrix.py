@@ -18,9 +18,8 @@ OPTIONS = {
     "ffn_size": ["rule", "explicit"],
     "weight_tying": [False, True],
     "attention_window": ["full", "all_local", "interleaved"],
-    # Layers whose RoPE is scaled (rope_scaling_layers): global needs scaled RoPE
-    # and global layers.
-    "rope_scaled_layers": ["all", "global"],
+    # Layers whose RoPE is scaled: global needs scaled RoPE and global layers.
+    "rope_scaling_layers": ["all", "global"],
     # Whole MoE recipes: together they take every MoE branch of the template.
     "moe": [
         "off",
@@ -76,7 +75,7 @@ def valid(combination: dict) -> bool:
             combination["rope_share"] == "whole" or combination["positional"] != "none"
         )
         and (
-            combination["rope_scaled_layers"] == "all"
+            combination["rope_scaling_layers"] == "all"
             or (
                 combination["positional"] in ("rope_llama3", "rope_yarn")
                 and combination["attention_window"] == "interleaved"
@@ -99,9 +98,9 @@ def _make_valid(combination: dict, keep: set) -> None:
             combination["rope_share"] = "whole"
     scaled = combination["positional"] in ("rope_llama3", "rope_yarn")
     interleaved = combination["attention_window"] == "interleaved"
-    if combination["rope_scaled_layers"] == "global" and not (scaled and interleaved):
-        if "rope_scaled_layers" not in keep:
-            combination["rope_scaled_layers"] = "all"
+    if combination["rope_scaling_layers"] == "global" and not (scaled and interleaved):
+        if "rope_scaling_layers" not in keep:
+            combination["rope_scaling_layers"] = "all"
             return
         if not scaled and "positional" not in keep:
             combination["positional"] = "rope_yarn"
@@ -180,7 +179,7 @@ def answers(combination: dict, name: str) -> dict:
         result["sliding_window"] = 1024
     if combination["attention_window"] == "interleaved":
         result["global_every"] = 3
-    if combination["rope_scaled_layers"] == "global":
+    if combination["rope_scaling_layers"] == "global":
         result["rope_scaling_layers"] = "global"
     if combination["rope_share"] == "half":
         result["rope_fraction"] = 0.5

@@ -32,7 +32,7 @@ RECIPES = [
     # OLMo 3's released checkpoints: YaRN in the global layers only.
     (
         "Olmo3ForCausalLM",
-        OLMO3 | {"positional": "rope_yarn", "rope_scaled_layers": "global"},
+        OLMO3 | {"positional": "rope_yarn", "rope_scaling_layers": "global"},
     ),
     ("MixtralForCausalLM", {"moe": "softmax_aux_loss"}),
     ("Qwen3MoeForCausalLM", {"moe": "softmax_aux_loss", "qk_norm": "head"}),

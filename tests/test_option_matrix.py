@@ -50,10 +50,10 @@ def test_pairwise_set_covers_every_pair():
         for ffn in ("geglu", "gelu")
         for moe in OPTIONS["moe"][1:]
     } | {(("positional", "none"), ("rope_share", "half"))} | {
-        (("positional", positional), ("rope_scaled_layers", "global"))
+        (("positional", positional), ("rope_scaling_layers", "global"))
         for positional in ("rope", "none")
     } | {
-        (("attention_window", window), ("rope_scaled_layers", "global"))
+        (("attention_window", window), ("rope_scaling_layers", "global"))
         for window in ("full", "all_local")
     }
     assert len(PAIRWISE) < len(full_matrix()) // 10
