@@ -75,12 +75,17 @@ def valid(combination: dict) -> bool:
             combination["rope_share"] == "whole" or combination["positional"] != "none"
         )
         and (
-            combination["rope_scaling_layers"] == "all"
-            or (
-                combination["positional"] in ("rope_llama3", "rope_yarn")
-                and combination["attention_window"] == "interleaved"
-            )
+            combination["rope_scaling_layers"] == "all" or _scales_globally(combination)
         )
+    )
+
+
+def _scales_globally(combination: dict) -> bool:
+    """Whether the RoPE can be scaled in the global layers only: it is scaled, and
+    global layers interleave with local ones."""
+    return (
+        combination["positional"] in ("rope_llama3", "rope_yarn")
+        and combination["attention_window"] == "interleaved"
     )
 
 
@@ -96,15 +101,15 @@ def _make_valid(combination: dict, keep: set) -> None:
             combination["positional"] = "rope"
         else:
             combination["rope_share"] = "whole"
-    scaled = combination["positional"] in ("rope_llama3", "rope_yarn")
-    interleaved = combination["attention_window"] == "interleaved"
-    if combination["rope_scaling_layers"] == "global" and not (scaled and interleaved):
+    if combination["rope_scaling_layers"] == "global" and not _scales_globally(
+        combination
+    ):
         if "rope_scaling_layers" not in keep:
             combination["rope_scaling_layers"] = "all"
             return
-        if not scaled and "positional" not in keep:
+        if combination["positional"] in ("rope", "none") and "positional" not in keep:
             combination["positional"] = "rope_yarn"
-        if not interleaved and "attention_window" not in keep:
+        if "attention_window" not in keep:
             combination["attention_window"] = "interleaved"
 
 
