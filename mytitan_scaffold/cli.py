@@ -6,6 +6,9 @@ from __future__ import annotations
 import inspect
 import signal
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -33,6 +36,23 @@ app = typer.Typer(
 def _fail(error: MytitanError) -> None:
     typer.echo(f"mytitan: error: {error}", err=True)
     raise typer.Exit(error.exit_code)
+
+
+@contextmanager
+def _warnings_as_lines(category: type[Warning]) -> Iterator[None]:
+    """Print each `category` warning as one `mytitan: warning:` line, as it comes."""
+    default = warnings.showwarning
+
+    def show(message, kind, filename, lineno, file=None, line=None) -> None:
+        if issubclass(kind, category):
+            typer.echo(f"mytitan: warning: {message}", err=True)
+        else:
+            default(message, kind, filename, lineno, file, line)
+
+    with warnings.catch_warnings():  # Restores showwarning on the way out.
+        warnings.simplefilter("always", category)
+        warnings.showwarning = show
+        yield
 
 
 def _version(value: bool) -> None:
@@ -293,7 +313,7 @@ def rehearse(
     ] = None,
 ) -> None:
     """Train the model briefly on CPU with torchtitan's own Trainer (gloo)."""
-    from .rehearsal import Layout, RehearsalError, run_steps
+    from .rehearsal import Layout, RehearsalError, RehearsalWarning, run_steps
     from .rehearsal import compare as compare_layouts
     from .render import recorded_answers
 
@@ -333,58 +353,59 @@ def rehearse(
     def show(each: Layout, step) -> None:
         typer.echo(f"{each.describe():>12}  step {step.step:3d}  loss {step.loss:.6f}")
 
-    try:
-        if compare:
-            typer.echo(
-                f"seed checkpoint, then 1 process and {layout.describe()}, {steps} steps"
-            )
-            result = compare_layouts(
-                config_file,
-                layout,
-                steps=steps,
-                workdir=workdir,
-                pythonpath=[project_root],
-                on_step=show,
-            )
-            typer.echo(f"max |loss diff| vs 1 process: {result.max_abs_diff:.3g}")
-            typer.echo(
-                "max |validation loss diff| vs 1 process: "
-                f"{result.max_validation_abs_diff:.3g} "
-                f"({len(result.validation)} validations)"
-            )
-            typer.echo(
-                "max relative gradient-norm diff vs 1 process: "
-                f"{result.max_grad_norm_rel_diff:.3g}"
-            )
-            if result.max_abs_diff > TOLERANCE:
-                _fail_comparison(f"{layout.describe()}'s losses differ", TOLERANCE)
-            if result.max_validation_abs_diff > TOLERANCE:
-                _fail_comparison(
-                    f"{layout.describe()}'s validation losses differ", TOLERANCE
+    with _warnings_as_lines(RehearsalWarning):
+        try:
+            if compare:
+                typer.echo(
+                    f"seed checkpoint, then 1 process and {layout.describe()}, {steps} steps"
                 )
-            if result.max_grad_norm_rel_diff > GRAD_NORM_RTOL:
-                _fail_comparison(
-                    f"{layout.describe()}'s gradient norms differ (relatively)",
-                    GRAD_NORM_RTOL,
+                result = compare_layouts(
+                    config_file,
+                    layout,
+                    steps=steps,
+                    workdir=workdir,
+                    pythonpath=[project_root],
+                    on_step=show,
                 )
-        else:
-            logged = run_steps(
-                config_file,
-                layout,
-                steps=steps,
-                workdir=workdir,
-                pythonpath=[project_root],
-                on_step=lambda step: show(layout, step),
-            )
-            for step in logged:
-                if step.validation_loss is not None:
-                    typer.echo(
-                        f"validation loss after step {step.step}: "
-                        f"{step.validation_loss:.6f}"
+                typer.echo(f"max |loss diff| vs 1 process: {result.max_abs_diff:.3g}")
+                typer.echo(
+                    "max |validation loss diff| vs 1 process: "
+                    f"{result.max_validation_abs_diff:.3g} "
+                    f"({len(result.validation)} validations)"
+                )
+                typer.echo(
+                    "max relative gradient-norm diff vs 1 process: "
+                    f"{result.max_grad_norm_rel_diff:.3g}"
+                )
+                if result.max_abs_diff > TOLERANCE:
+                    _fail_comparison(f"{layout.describe()}'s losses differ", TOLERANCE)
+                if result.max_validation_abs_diff > TOLERANCE:
+                    _fail_comparison(
+                        f"{layout.describe()}'s validation losses differ", TOLERANCE
                     )
-    except RehearsalError as error:
-        typer.echo(f"mytitan: error: {error}", err=True)
-        raise typer.Exit(3) from None
+                if result.max_grad_norm_rel_diff > GRAD_NORM_RTOL:
+                    _fail_comparison(
+                        f"{layout.describe()}'s gradient norms differ (relatively)",
+                        GRAD_NORM_RTOL,
+                    )
+            else:
+                logged = run_steps(
+                    config_file,
+                    layout,
+                    steps=steps,
+                    workdir=workdir,
+                    pythonpath=[project_root],
+                    on_step=lambda step: show(layout, step),
+                )
+                for step in logged:
+                    if step.validation_loss is not None:
+                        typer.echo(
+                            f"validation loss after step {step.step}: "
+                            f"{step.validation_loss:.6f}"
+                        )
+        except RehearsalError as error:
+            typer.echo(f"mytitan: error: {error}", err=True)
+            raise typer.Exit(3) from None
 
 
 app.command("rehearse")(rehearse)

@@ -354,3 +354,26 @@ def test_rehearse_prints_the_validation_losses(tmp_path, monkeypatch):
         "validation loss after step 1: 7.500000",
         "validation loss after step 2: 6.250000",
     ]
+
+
+def test_rehearse_prints_a_teardown_crash_as_one_warning_line(tmp_path, monkeypatch):
+    """A run whose ranks all finished before one crashed keeps its results, and
+    the CLI says what happened in one line."""
+    import warnings
+
+    from mytitan_scaffold import rehearsal
+
+    def fake_run_steps(config_file, layout, *, on_step, **kwargs):
+        warnings.warn(
+            "SIGABRT ended a rank as it shut down", rehearsal.RehearsalWarning
+        )
+        return [rehearsal.StepLoss(1, 8.0, 1.2)]
+
+    monkeypatch.setattr(rehearsal, "run_steps", fake_run_steps)
+    assert mytitan("new", "demo", "--defaults", cwd=tmp_path).exit_code == 0
+    result = mytitan("rehearse", "models/demo", "--steps", "1", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (
+        "mytitan: warning: SIGABRT ended a rank as it shut down"
+        in result.output.splitlines()
+    )

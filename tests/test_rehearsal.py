@@ -17,6 +17,7 @@ from mytitan_scaffold.registry import new_registry_source
 from mytitan_scaffold.rehearsal import (
     Layout,
     RehearsalError,
+    RehearsalWarning,
     baseline_args,
     create_seed_checkpoint,
     ensure_assets,
@@ -273,6 +274,58 @@ def test_rehearsal_error_carries_the_log_tail(tmp_path):
     with pytest.raises(RehearsalError, match="rehearsal failed"):
         # No models package on the path: torchtitan cannot find the model.
         run(config, Layout(), steps=1, workdir=tmp_path / "run")
+
+
+# Custom imports (each replaces the TOML's, so each imports the models package) that
+# make rank 1 die of SIGABRT: as its process exits, after torchtitan's main closed
+# the Trainer and destroyed the process group, like gloo's teardown crash
+# (docs/upstream.md); or just before, when that rank has not finished.
+CRASHES = {
+    "at_exit": """
+import atexit
+import os
+
+import models
+
+if os.environ["RANK"] == "1":
+    atexit.register(os.abort)
+""",
+    "before_finishing": """
+import os
+
+import torch.distributed as dist
+
+import models
+
+_destroy_process_group = dist.destroy_process_group
+
+
+def destroy_process_group(*args, **kwargs):
+    if dist.get_rank() == 1:
+        os.abort()
+    _destroy_process_group(*args, **kwargs)
+
+
+dist.destroy_process_group = destroy_process_group
+""",
+}
+
+
+@pytest.mark.parametrize("project", ["default"], indirect=True)
+@pytest.mark.parametrize("crash", list(CRASHES))
+def test_a_crash_after_every_rank_finished_keeps_the_results(project, crash):
+    module = f"crash_{crash}"
+    (project.root / f"{module}.py").write_text(CRASHES[crash])
+    name = f"crash-{crash}"
+    layout = Layout(nproc=2, fsdp=2)
+    env = {"MYTITAN_CUSTOM_IMPORT": module}
+    if crash == "before_finishing":
+        with pytest.raises(RehearsalError, match="rehearsal failed"):
+            project.run(layout, name, env=env)
+        return
+    with pytest.warns(RehearsalWarning, match="crashed as it shut down .SIGABRT"):
+        losses = project.run(layout, name, env=env)
+    project.assert_matches_baseline(name, losses)
 
 
 @pytest.mark.parametrize("project", ["default"], indirect=True)

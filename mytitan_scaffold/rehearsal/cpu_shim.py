@@ -17,6 +17,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -36,7 +37,7 @@ from torchtitan.components.metrics import MetricsProcessor, _get_metrics_rank
 from torchtitan.hf_datasets import DatasetConfig, text_datasets
 from torchtitan.tools import utils as titan_utils
 
-from .runner import CUSTOM_IMPORT_ENV, DATASET_NAME, LOSS_LOG_ENV
+from .runner import CUSTOM_IMPORT_ENV, DATASET_NAME, FINISHED_DIR_ENV, LOSS_LOG_ENV
 
 _PATCHED = "_mytitan_cpu_shim"
 _SEQ_DIM = 2  # SDPA tensors are (batch, heads, sequence, head_dim).
@@ -370,6 +371,28 @@ def record_losses() -> None:
     _patch_method(MetricsProcessor, "log_validation", make_validation)
 
 
+def mark_finished_ranks() -> None:
+    # torchtitan.train's main destroys the process group only once training
+    # and Trainer.close() (checkpoint saves included) succeeded. A rank marked
+    # here has written everything it will write, so the runner can tell a crash
+    # in gloo's teardown from a failed run. The barrier keeps every rank alive
+    # until all are marked: torchrun stops the others as soon as one dies.
+    folder = os.environ.get(FINISHED_DIR_ENV)
+    if not folder:
+        return
+
+    def make(original: Callable) -> Callable:
+        def destroy_process_group(*args: Any, **kwargs: Any) -> None:
+            if dist.is_initialized() and not (args or kwargs):
+                Path(folder, f"rank-{dist.get_rank()}").touch()
+                dist.barrier()
+            original(*args, **kwargs)
+
+        return destroy_process_group
+
+    _patch_method(dist, "destroy_process_group", make)
+
+
 def import_user_custom_import() -> None:
     # The runner replaced the TOML's custom_import with this module; chain to it.
     module = os.environ.get(CUSTOM_IMPORT_ENV)
@@ -384,4 +407,5 @@ enable_expert_parallel_on_cpu()
 register_rehearsal_dataset()
 share_rehearsal_data_across_ranks()
 record_losses()
+mark_finished_ranks()
 import_user_custom_import()

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import signal
 import site
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -29,6 +33,7 @@ from .assets import DATASET_SUBDIR, TOKENIZER_SUBDIR, ensure_assets
 # Names shared with cpu_shim, which runs inside the training processes.
 SHIM_MODULE = "mytitan_scaffold.rehearsal.cpu_shim"
 LOSS_LOG_ENV = "MYTITAN_LOSS_LOG"
+FINISHED_DIR_ENV = "MYTITAN_FINISHED_DIR"
 CUSTOM_IMPORT_ENV = "MYTITAN_CUSTOM_IMPORT"
 DATASET_NAME = "mytitan_rehearsal"
 
@@ -43,6 +48,8 @@ SEED = 42
 WARMUP_STEPS = 2
 # Each run's steps (losses, gradient norms), one JSON line per step, in its workdir.
 LOSS_LOG_NAME = "losses.jsonl"
+# cpu_shim touches rank-<N> here when rank N has trained and closed its Trainer.
+FINISHED_DIR_NAME = "finished"
 LOG_TAIL_LINES = 40
 # Set for every training process: output as it happens, and the data is local,
 # so never let datasets or the hub reach the network.
@@ -75,6 +82,10 @@ StepCallback = Callable[[StepLoss], None]
 
 class RehearsalError(RuntimeError):
     """A rehearsal could not run, or its training process failed."""
+
+
+class RehearsalWarning(UserWarning):
+    """A rehearsal's results are complete, but something after them went wrong."""
 
 
 @dataclass(frozen=True)
@@ -457,6 +468,9 @@ def _launch(
     workdir.mkdir(parents=True, exist_ok=True)
     loss_log = workdir / LOSS_LOG_NAME
     loss_log.unlink(missing_ok=True)
+    finished_dir = workdir / FINISHED_DIR_NAME
+    shutil.rmtree(finished_dir, ignore_errors=True)
+    finished_dir.mkdir()
     command = [
         sys.executable,
         "-m",
@@ -470,7 +484,7 @@ def _launch(
         *_layout_args(layout),
         *args,
     ]
-    process_env = _process_env(config_file, loss_log, pythonpath, env)
+    process_env = _process_env(config_file, loss_log, finished_dir, pythonpath, env)
     log_file = workdir / "rehearsal.log"
     with open(log_file, "w", encoding="utf-8") as log:
         log.write(" ".join(command) + "\n\n")
@@ -480,16 +494,57 @@ def _launch(
         )
         returncode = _wait(process, loss_log, on_step)
     if returncode != 0:
+        _check_teardown_crash(layout, returncode, log_file, finished_dir)
+    return read_step_losses(loss_log)
+
+
+def _check_teardown_crash(
+    layout: Layout, returncode: int, log_file: Path, finished_dir: Path
+) -> None:
+    """Warn if the run failed only after all its results were written; else raise."""
+    log_text = log_file.read_text(encoding="utf-8", errors="replace")
+    finished = len(list(finished_dir.glob("rank-*")))
+    signals = teardown_signals(log_text, finished, layout.nproc)
+    if not signals:
         raise RehearsalError(
             f"{layout.describe()} rehearsal failed (exit {returncode}); "
             f"log: {log_file}\n{_tail(log_file)}"
         )
-    return read_step_losses(loss_log)
+    warnings.warn(
+        f"{layout.describe()}: every rank finished training and closed its "
+        f"Trainer, then a rank crashed as it shut down ({', '.join(signals)}; "
+        "a known crash in gloo's teardown, see docs/upstream.md); the results "
+        f"are kept. log: {log_file}",
+        RehearsalWarning,
+        stacklevel=3,
+    )
+
+
+def teardown_signals(log_text: str, finished: int, nproc: int) -> list[str]:
+    """The signals that ended ranks after all `nproc` had finished, or [].
+
+    torchrun reports each failed rank's exit code (negative: the signal that
+    ended it). A run counts as crashed in teardown only when every rank had
+    finished and every failure it reports is a signal; an exception, or a
+    rank that never finished, stays a failure.
+    """
+    codes = [int(code) for code in re.findall(r"exitcode\s*:\s*(-?\d+)", log_text)]
+    if finished < nproc or not codes or any(code >= 0 for code in codes):
+        return []
+    return sorted({_signal_name(-code) for code in codes})
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _process_env(
     config_file: Path,
     loss_log: Path,
+    finished_dir: Path,
     pythonpath: Sequence[str | Path],
     env: Mapping[str, str] | None,
 ) -> dict[str, str]:
@@ -500,6 +555,7 @@ def _process_env(
         "PYTHONPATH": os.pathsep.join(paths),
         **LOCAL_RUN_ENV,
         LOSS_LOG_ENV: str(loss_log),
+        FINISHED_DIR_ENV: str(finished_dir),
         CUSTOM_IMPORT_ENV: _toml_custom_import(config_file),
         **(env or {}),
     }
