@@ -26,6 +26,7 @@ SUPPORTED_MODEL_TYPES = (
     "mixtral",
     "qwen3_moe",
     "dots1",
+    "smollm3",
     "stablelm",
 )
 _QK_NORM_TYPES = ("qwen3", "olmo2", "olmo3", "qwen3_moe", "dots1")
@@ -44,6 +45,10 @@ _MOE_KEYS = {
 _FIRST_WINDOW_LAYER = {"qwen2": 28, "qwen3": 28, "dots1": 62}
 # transformers' window and global-layer period for OLMo 3 when the keys are missing.
 _OLMO3_WINDOW, _OLMO3_GLOBAL_EVERY, _OLMO3_THETA = 4096, 4, 500000.0
+# transformers' RoPE base when a config names none (its classes' default_theta).
+_DEFAULT_THETA = {"mixtral": 1000000.0, "smollm3": 2000000.0}
+# transformers' NoPE period for SmolLM3 when no_rope_layers is missing.
+_SMOLLM3_NOPE_EVERY = 4
 _ROPE_TYPES = {"default": "rope", "llama3": "rope_llama3", "yarn": "rope_yarn"}
 # "owner/name", as the Hub spells a model (checked only when no such path exists).
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
@@ -145,7 +150,8 @@ def _rope(
     params = dict(config.get("rope_parameters") or {})
     legacy = config.get("rope_scaling") or {}
     params = {**legacy, **params}
-    params.setdefault("rope_theta", config.get("rope_theta", 10000.0))
+    default_theta = _DEFAULT_THETA.get(model_type, 10000.0)
+    params.setdefault("rope_theta", config.get("rope_theta", default_theta))
     kind = _rope_type(params)
     unsupported = {}
     if kind not in _ROPE_TYPES:
@@ -202,9 +208,12 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     expect("attention_dropout", (0, 0.0, None))
     if "quantization_config" in config:
         found["quantization_config"] = "present"
-    if model_type == "llama":
+    if model_type in ("llama", "smollm3"):
         expect("attention_bias", (False, None))
         expect("mlp_bias", (False, None))
+    if model_type == "smollm3":
+        # SmolLM3 slides its window in the NoPE layers: not in the template.
+        expect("use_sliding_window", (False, None))
     if model_type == "qwen3_moe":
         expect("use_sliding_window", (False, None))
     if model_type in ("qwen3", "olmo2", "olmo3", "qwen3_moe", "dots1"):
@@ -233,7 +242,9 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
 
 
 def _window_size(config: dict[str, Any], model_type: str) -> int:
-    if model_type in ("qwen2", "qwen3") and not config.get("use_sliding_window"):
+    if model_type in ("qwen2", "qwen3", "smollm3") and not config.get(
+        "use_sliding_window"
+    ):
         return 0  # transformers ignores their window then
     if model_type == "olmo3":
         return config.get("sliding_window", _OLMO3_WINDOW) or 0
@@ -283,6 +294,25 @@ def _attention_window(
         for i in range(len(kinds))
     ]
     return (window, every) if every >= 2 and kinds == pattern else None
+
+
+def _nope_every(config: dict[str, Any], model_type: str) -> int | None:
+    """The period of SmolLM3's NoPE layers for the template (0: RoPE in every
+    layer), or None when its no_rope_layers follow no period."""
+    if model_type != "smollm3":
+        return 0
+    layers = config["num_hidden_layers"]
+    interval = config.get("no_rope_layer_interval", _SMOLLM3_NOPE_EVERY)
+    rotary = config.get("no_rope_layers") or [
+        int((i + 1) % interval != 0) for i in range(layers)
+    ]
+    # transformers reads one entry per layer; a longer list's tail is unused.
+    rotary = [bool(flag) for flag in rotary[:layers]]
+    if all(rotary):
+        return 0
+    every = rotary.index(False) + 1
+    pattern = [(i + 1) % every != 0 for i in range(layers)]
+    return every if every >= 2 and rotary == pattern else None
 
 
 def _flavor_name(nparams: int) -> str:
@@ -381,9 +411,12 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         raise MytitanError(f"--from-hf {path} lacks {', '.join(missing)}")
     rope, rope_unsupported = _rope(config, model_type)
     window_pattern = _attention_window(config, model_type)
+    nope_every = _nope_every(config, model_type)
     unsupported = {**_unsupported_fields(config, model_type), **rope_unsupported}
     if window_pattern is None:
         unsupported["layer_types"] = _layer_types(config, model_type)
+    if nope_every is None:
+        unsupported["no_rope_layers"] = config["no_rope_layers"]
     if unsupported:
         listed = ", ".join(f"{key}={value!r}" for key, value in unsupported.items())
         raise MytitanError(
@@ -424,6 +457,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers["rope_fraction"] = rope["partial_rotary_factor"]
     if window:
         answers["global_every"] = global_every
+    if nope_every:
+        answers["nope_every"] = nope_every
     if answers["qk_norm"]:
         answers["qk_norm_scope"] = "full" if model_type in _OLMO_TYPES else "head"
     if model_type in _MOE_KEYS:

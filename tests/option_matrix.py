@@ -20,6 +20,8 @@ OPTIONS = {
     "attention_window": ["full", "all_local", "interleaved"],
     # Layers whose RoPE is scaled: global needs scaled RoPE and global layers.
     "rope_scaling_layers": ["all", "global"],
+    # Every second layer without RoPE (nope_every 2): needs RoPE in the others.
+    "nope_layers": ["none", "every_2nd"],
     # Whole MoE recipes: together they take every MoE branch of the template.
     "moe": [
         "off",
@@ -67,8 +69,8 @@ MOE_RECIPES = {
 
 def valid(combination: dict) -> bool:
     """torchtitan's experts are SwiGLU, so MoE recipes need the SwiGLU feed-forward;
-    a rotated share needs RoPE; scaling the global layers only needs scaled RoPE
-    and global layers."""
+    a rotated share, and NoPE layers among RoPE ones, need RoPE; scaling the global
+    layers only needs scaled RoPE and global layers."""
     return (
         (combination["moe"] == "off" or combination["ffn"] == "swiglu")
         and (
@@ -76,6 +78,9 @@ def valid(combination: dict) -> bool:
         )
         and (
             combination["rope_scaling_layers"] == "all" or _scales_globally(combination)
+        )
+        and (
+            combination["nope_layers"] == "none" or combination["positional"] != "none"
         )
     )
 
@@ -101,6 +106,11 @@ def _make_valid(combination: dict, keep: set) -> None:
             combination["positional"] = "rope"
         else:
             combination["rope_share"] = "whole"
+    if combination["nope_layers"] != "none" and combination["positional"] == "none":
+        if "nope_layers" in keep:
+            combination["positional"] = "rope"
+        else:
+            combination["nope_layers"] = "none"
     if combination["rope_scaling_layers"] == "global" and not _scales_globally(
         combination
     ):
@@ -186,6 +196,8 @@ def answers(combination: dict, name: str) -> dict:
         result["global_every"] = 3
     if combination["rope_scaling_layers"] == "global":
         result["rope_scaling_layers"] = "global"
+    if combination["nope_layers"] == "every_2nd":
+        result["nope_every"] = 2
     if combination["rope_share"] == "half":
         result["rope_fraction"] = 0.5
     if combination["qk_norm"] != "off":

@@ -97,6 +97,14 @@ CASES = {
         ["new", "x", "--rope-scaling-layers", "global", "--sliding-window", "1024"],
         "rope_scaling_layers=global scales only the global layers' RoPE, so it needs",
     ),
+    "nope_in_every_layer": (
+        ["new", "x", "--nope-every", "1"],
+        "nope_every must be 0 (RoPE in every layer) or at least 2, got 1",
+    ),
+    "nope_layers_without_rope": (
+        ["new", "x", "--positional", "none", "--nope-every", "4"],
+        "but positional=none has no RoPE in any layer",
+    ),
     "llama3_freq_factors": (
         ["new", "x", "--rope-high-freq-factor", "0.5"],
         "must be greater than rope_low_freq_factor",

@@ -37,6 +37,7 @@ RECIPES = [
     ("MixtralForCausalLM", {"moe": "softmax_aux_loss"}),
     ("Qwen3MoeForCausalLM", {"moe": "softmax_aux_loss", "qk_norm": "head"}),
     ("Dots1ForCausalLM", {"moe": "sigmoid_bias_shared_groups", "qk_norm": "head"}),
+    ("SmolLM3ForCausalLM", {"nope_layers": "every_2nd"}),
     ("StableLmForCausalLM", {"norm": "layernorm"}),
 ]
 FIRST = {name: values[0] for name, values in OPTIONS.items()}

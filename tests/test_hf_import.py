@@ -98,6 +98,10 @@ def _tiny(config: dict) -> dict:
             tiny[key] = size
     if "num_experts_per_tok" in config:
         tiny["num_experts_per_tok"] = 2
+    if config.get("no_rope_layers"):
+        # A RoPE layer, then a NoPE one, in the toy's two layers.
+        tiny["no_rope_layers"] = [1, 0]
+        tiny["no_rope_layer_interval"] = 2
     if "moe_intermediate_size" in config:
         tiny["moe_intermediate_size"] = 48
     return tiny
@@ -149,6 +153,11 @@ CHANGED_CONFIGS = {
                 "high_freq_factor": 4.0,
             },
         },
+    ),
+    # SmolLM3 without no_rope_layers: transformers derives them from the interval.
+    "smollm3_nope_interval_only": (
+        "smollm3-3b.json",
+        {"no_rope_layers": None, "no_rope_layer_interval": 2},
     ),
     "qwen3_alternating": (
         "qwen3-0.6b.json",
@@ -252,6 +261,28 @@ def test_answers_for_olmo3_long_context(tmp_path):
     )
     assert (answers["rope_theta"], answers["max_seq_len"]) == (500000.0, 65536)
     assert answers["flavor_name"] == "7.3B"
+
+
+def test_answers_for_smollm3():
+    answers = answers_from_hf_config(CONFIGS / "smollm3-3b.json")
+    assert answers["nope_every"] == 4  # layers 4, 8, ... attend without RoPE
+    assert (answers["positional"], answers["rope_theta"]) == ("rope", 5000000.0)
+    assert answers["weight_tying"] and answers["n_kv_heads"] == 4
+    assert answers["flavor_name"] == "3.1B"
+
+
+@pytest.mark.parametrize("config_name", CONFIG_NAMES)
+def test_a_config_without_rope_keys_takes_transformers_default_theta(
+    tmp_path, config_name
+):
+    config = json.loads((CONFIGS / config_name).read_text())
+    for key in ("rope_theta", "rope_scaling", "rope_parameters"):
+        config.pop(key, None)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    rope = transformers.AutoConfig.for_model(**config).rope_parameters
+    rope = rope.get("full_attention", rope)  # OLMo 3 keeps one set per layer type
+    assert answers_from_hf_config(path)["rope_theta"] == rope["rope_theta"]
 
 
 def test_answers_for_mixtral():
@@ -402,6 +433,18 @@ def test_answers_for_llama_rope_scaling():
                 }
             },
             ["rope attention_factor=1.5"],
+        ),
+        (
+            # NoPE layers that follow no period.
+            "smollm3-3b.json",
+            {"no_rope_layers": [1, 0, 1, 1] * 9},
+            ["no_rope_layers=[1, 0, 1, 1,"],
+        ),
+        (
+            # SmolLM3's window slides in its NoPE layers.
+            "smollm3-3b.json",
+            {"use_sliding_window": True, "sliding_window": 4096},
+            ["use_sliding_window=True"],
         ),
         (
             "llama-3.2-1b.json",

@@ -36,9 +36,9 @@ def test_pairwise_set_covers_every_pair():
     }
     assert possible_pairs() <= covered
     assert all(valid(combination) for combination in PAIRWISE)
-    # MoE needs SwiGLU, a rotated share needs RoPE, and scaling the global layers
-    # only needs scaled RoPE and global layers: the only pairs no valid combination
-    # can hold.
+    # MoE needs SwiGLU, a rotated share and NoPE layers need RoPE, and scaling the
+    # global layers only needs scaled RoPE and global layers: the only pairs no valid
+    # combination can hold.
     impossible = {
         pair
         for a, b in itertools.combinations(OPTIONS, 2)
@@ -50,6 +50,8 @@ def test_pairwise_set_covers_every_pair():
         for ffn in ("geglu", "gelu")
         for moe in OPTIONS["moe"][1:]
     } | {(("positional", "none"), ("rope_share", "half"))} | {
+        (("nope_layers", "every_2nd"), ("positional", "none"))
+    } | {
         (("positional", positional), ("rope_scaling_layers", "global"))
         for positional in ("rope", "none")
     } | {

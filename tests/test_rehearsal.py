@@ -33,7 +33,7 @@ STEPS = 4
 
 # The default recipe (GQA, Llama 3 RoPE, SwiGLU, RMSNorm) and one that takes the
 # other TP-relevant branches: tied embeddings, qk-norm, qkv bias, LayerNorm, sandwich
-# norms (pre- and post-sublayer), plus YaRN on half of each head and GeGLU.
+# norms (pre- and post-sublayer), plus YaRN on half of each head, NoPE layers and GeGLU.
 MODELS = {
     "default": {},
     "tied_qknorm_bias_layernorm": {
@@ -45,6 +45,8 @@ MODELS = {
         "ffn": "geglu",
         "positional": "rope_yarn",
         "rope_fraction": 0.5,
+        # Every second layer without RoPE (NoPE), as SmolLM3 does every fourth.
+        "nope_every": 2,
     },
     # Local (64-position window, shorter than the 128-token rehearsal sequence) and
     # global layers alternate; only the global ones scale RoPE, so each kind takes
