@@ -303,6 +303,10 @@ def _nope_every(config: dict[str, Any], model_type: str) -> int | None:
         return 0
     layers = config["num_hidden_layers"]
     interval = config.get("no_rope_layer_interval", _SMOLLM3_NOPE_EVERY)
+    if not config.get("no_rope_layers") and not (
+        isinstance(interval, int) and interval >= 2
+    ):
+        return None  # transformers would divide by it, or make every layer NoPE
     rotary = config.get("no_rope_layers") or [
         int((i + 1) % interval != 0) for i in range(layers)
     ]
@@ -416,7 +420,12 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     if window_pattern is None:
         unsupported["layer_types"] = _layer_types(config, model_type)
     if nope_every is None:
-        unsupported["no_rope_layers"] = config["no_rope_layers"]
+        key = (
+            "no_rope_layers"
+            if config.get("no_rope_layers")
+            else "no_rope_layer_interval"
+        )
+        unsupported[key] = config[key]
     if unsupported:
         listed = ", ".join(f"{key}={value!r}" for key, value in unsupported.items())
         raise MytitanError(

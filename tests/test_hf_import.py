@@ -441,6 +441,12 @@ def test_answers_for_llama_rope_scaling():
             ["no_rope_layers=[1, 0, 1, 1,"],
         ),
         (
+            # Without no_rope_layers, a period that gives no RoPE layer at all.
+            "smollm3-3b.json",
+            {"no_rope_layers": None, "no_rope_layer_interval": 1},
+            ["no_rope_layer_interval=1"],
+        ),
+        (
             # SmolLM3's window slides in its NoPE layers.
             "smollm3-3b.json",
             {"use_sliding_window": True, "sliding_window": 4096},
