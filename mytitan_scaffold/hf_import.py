@@ -43,8 +43,12 @@ _MOE_KEYS = {
 # Where each model type's local layers start when it derives them from
 # max_window_layers (transformers' default when the key is missing).
 _FIRST_WINDOW_LAYER = {"qwen2": 28, "qwen3": 28, "dots1": 62}
-# transformers' window and global-layer period for OLMo 3 when the keys are missing.
-_OLMO3_WINDOW, _OLMO3_GLOBAL_EVERY, _OLMO3_THETA = 4096, 4, 500000.0
+# transformers' global-layer period and RoPE base for OLMo 3 when the keys are missing.
+_OLMO3_GLOBAL_EVERY, _OLMO3_THETA = 4, 500000.0
+# transformers' window when a config names none (the other classes have none).
+_DEFAULT_WINDOW = {
+    model_type: 4096 for model_type in ("mistral", "qwen2", "qwen3", "olmo3", "dots1")
+}
 # transformers' RoPE base when a config names none (its classes' default_theta).
 _DEFAULT_THETA = {"mixtral": 1000000.0, "smollm3": 2000000.0}
 # transformers' NoPE period for SmolLM3 when no_rope_layers is missing.
@@ -246,9 +250,7 @@ def _window_size(config: dict[str, Any], model_type: str) -> int:
         "use_sliding_window"
     ):
         return 0  # transformers ignores their window then
-    if model_type == "olmo3":
-        return config.get("sliding_window", _OLMO3_WINDOW) or 0
-    return config.get("sliding_window") or 0
+    return config.get("sliding_window", _DEFAULT_WINDOW.get(model_type)) or 0
 
 
 def _layer_types(config: dict[str, Any], model_type: str) -> list[str]:

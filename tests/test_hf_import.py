@@ -285,6 +285,40 @@ def test_a_config_without_rope_keys_takes_transformers_default_theta(
     assert answers_from_hf_config(path)["rope_theta"] == rope["rope_theta"]
 
 
+def _transformers_attention(config: dict) -> tuple[list[str], int]:
+    """Each layer's attention kind, and the window, as transformers reads `config`."""
+    hf = transformers.AutoConfig.for_model(**config)
+    window = getattr(hf, "sliding_window", None) or 0
+    kinds = getattr(hf, "layer_types", None) or (
+        ["sliding_attention" if window else "full_attention"] * hf.num_hidden_layers
+    )
+    return list(kinds), (window if "sliding_attention" in kinds else 0)
+
+
+@pytest.mark.parametrize(
+    ("config_name", "changes"),
+    [(name, {}) for name in CONFIG_NAMES]
+    # Qwen's window turned on in every layer, its size left to the default.
+    + [("qwen2.5-0.5b.json", {"use_sliding_window": True, "max_window_layers": 0})],
+)
+def test_a_config_without_a_window_size_takes_transformers_default(
+    tmp_path, config_name, changes
+):
+    config = {**json.loads((CONFIGS / config_name).read_text()), **changes}
+    config.pop("sliding_window", None)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    answers = answers_from_hf_config(path)
+    window, every = answers["sliding_window"], answers.get("global_every", 0)
+    kinds = [
+        "full_attention"
+        if not window or (every and (i + 1) % every == 0)
+        else "sliding_attention"
+        for i in range(answers["n_layers"])
+    ]
+    assert (kinds, window) == _transformers_attention(config)
+
+
 def test_answers_for_mixtral():
     answers = answers_from_hf_config(CONFIGS / "mixtral-8x7b-v0.1.json")
     assert answers["moe"] and (answers["moe_experts"], answers["moe_top_k"]) == (8, 2)
