@@ -8,6 +8,7 @@ reported by name; nothing is dropped silently.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -40,24 +41,37 @@ _MOE_KEYS = {
     "qwen3_moe": ("num_experts", "moe_intermediate_size"),
     "dots1": ("n_routed_experts", "moe_intermediate_size"),
 }
-# Where each model type's local layers start when it derives them from
-# max_window_layers (transformers' default when the key is missing).
-_FIRST_WINDOW_LAYER = {"qwen2": 28, "qwen3": 28, "dots1": 62}
 # transformers' global-layer period and RoPE base for OLMo 3 when the keys are missing.
 _OLMO3_GLOBAL_EVERY, _OLMO3_THETA = 4, 500000.0
-# transformers' window when a config names none (the other classes have none).
-_DEFAULT_WINDOW = {
-    model_type: 4096 for model_type in ("mistral", "qwen2", "qwen3", "olmo3", "dots1")
-}
-# transformers' RoPE base when a config names none (its classes' default_theta).
-_DEFAULT_THETA = {"mixtral": 1000000.0, "smollm3": 2000000.0}
-# transformers' NoPE period for SmolLM3 when no_rope_layers is missing.
-_SMOLLM3_NOPE_EVERY = 4
 _ROPE_TYPES = {"default": "rope", "llama3": "rope_llama3", "yarn": "rope_yarn"}
 # "owner/name", as the Hub spells a model (checked only when no such path exists).
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 # YaRN keys that alter the scaling beyond factor / beta_fast / beta_slow.
 _YARN_EXTRAS = ("attention_factor", "mscale", "mscale_all_dim")
+
+
+def _config_class(model_type: str) -> type:
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    return CONFIG_MAPPING[model_type]
+
+
+def _with_transformers_defaults(
+    config: dict[str, Any], model_type: str
+) -> dict[str, Any]:
+    """`config` with each field it leaves out set as transformers would: to its
+    config class's default (a key given as null keeps its own meaning)."""
+    defaults = {
+        field.name: field.default
+        for field in dataclasses.fields(_config_class(model_type))
+        if field.default is not dataclasses.MISSING
+    }
+    return {**defaults, **config}
+
+
+def _default_theta(model_type: str) -> float:
+    """transformers' RoPE base for a config that names none."""
+    return float(_config_class(model_type).default_theta)
 
 
 def _config_file(source: Path) -> Path:
@@ -128,7 +142,7 @@ def _olmo3_rope(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     unscaled_full = {"rope_type": "default", "rope_theta": full["rope_theta"]}
     if sliding == unscaled_full and full["rope_type"] in ("llama3", "yarn"):
         return {**full, "scaled_layers": "global"}, {}
-    if "rope_parameters" not in config and "rope_theta" in config:
+    if not config.get("rope_parameters") and "rope_theta" in config:
         # A config from transformers 4.x, which gave rope_theta to every layer.
         return full, {
             "rope_theta": f"{config['rope_theta']} (transformers 5 gives it to the "
@@ -154,8 +168,9 @@ def _rope(
     params = dict(config.get("rope_parameters") or {})
     legacy = config.get("rope_scaling") or {}
     params = {**legacy, **params}
-    default_theta = _DEFAULT_THETA.get(model_type, 10000.0)
-    params.setdefault("rope_theta", config.get("rope_theta", default_theta))
+    params.setdefault(
+        "rope_theta", config.get("rope_theta", _default_theta(model_type))
+    )
     kind = _rope_type(params)
     unsupported = {}
     if kind not in _ROPE_TYPES:
@@ -165,7 +180,7 @@ def _rope(
         # original_max_position_embeddings when it has one (as Phi-3 writes it), else
         # the one in the RoPE keys, else max_position_embeddings; a missing factor
         # is the ratio of the two lengths.
-        longest = config.get("max_position_embeddings", 4096)
+        longest = config["max_position_embeddings"]
         original = config.get("original_max_position_embeddings")
         if original is None:
             original = params.get("original_max_position_embeddings") or longest
@@ -246,11 +261,11 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
 
 
 def _window_size(config: dict[str, Any], model_type: str) -> int:
-    if model_type in ("qwen2", "qwen3", "smollm3") and not config.get(
+    if model_type in ("qwen2", "qwen3", "qwen3_moe", "smollm3") and not config.get(
         "use_sliding_window"
     ):
         return 0  # transformers ignores their window then
-    return config.get("sliding_window", _DEFAULT_WINDOW.get(model_type)) or 0
+    return config.get("sliding_window") or 0
 
 
 def _layer_types(config: dict[str, Any], model_type: str) -> list[str]:
@@ -268,9 +283,7 @@ def _layer_types(config: dict[str, Any], model_type: str) -> list[str]:
     window = _window_size(config, model_type)
     # Qwen and Dots1 slide only from layer max_window_layers on; Mistral and
     # Mixtral everywhere.
-    first = 0
-    if model_type in _FIRST_WINDOW_LAYER:
-        first = config.get("max_window_layers", _FIRST_WINDOW_LAYER[model_type])
+    first = config.get("max_window_layers") or 0
     return [
         "sliding_attention" if window and i >= first else "full_attention"
         for i in range(layers)
@@ -304,7 +317,7 @@ def _nope_every(config: dict[str, Any], model_type: str) -> int | None:
     if model_type != "smollm3":
         return 0
     layers = config["num_hidden_layers"]
-    interval = config.get("no_rope_layer_interval", _SMOLLM3_NOPE_EVERY)
+    interval = config["no_rope_layer_interval"]
     if not config.get("no_rope_layers") and not (
         isinstance(interval, int) and interval >= 2
     ):
@@ -415,6 +428,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     missing += [key for key in _MOE_KEYS.get(model_type, ()) if key not in config]
     if missing:
         raise MytitanError(f"--from-hf {path} lacks {', '.join(missing)}")
+    config = _with_transformers_defaults(config, model_type)
     rope, rope_unsupported = _rope(config, model_type)
     window_pattern = _attention_window(config, model_type)
     nope_every = _nope_every(config, model_type)
@@ -450,7 +464,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "qkv_bias": model_type == "qwen2" or bool(config.get("use_qkv_bias")),
         "positional": _ROPE_TYPES[rope["rope_type"]],
         "rope_theta": float(rope["rope_theta"]),
-        "max_seq_len": config.get("max_position_embeddings", 4096),
+        "max_seq_len": config["max_position_embeddings"],
         "sliding_window": window,
         "norm": "layernorm" if model_type == "stablelm" else "rmsnorm",
         "norm_placement": "post" if model_type in _OLMO_TYPES else "pre",

@@ -285,6 +285,46 @@ def test_a_config_without_rope_keys_takes_transformers_default_theta(
     assert answers_from_hf_config(path)["rope_theta"] == rope["rope_theta"]
 
 
+# HF keys that configs may leave out, each with the answer it becomes and how
+# transformers' config object says the same.
+OPTIONAL_KEYS = {
+    "num_key_value_heads": ("n_kv_heads", lambda hf: hf.num_key_value_heads),
+    "head_dim": (
+        "head_dim",
+        lambda hf: (
+            getattr(hf, "head_dim", None) or hf.hidden_size // hf.num_attention_heads
+        ),
+    ),
+    "max_position_embeddings": ("max_seq_len", lambda hf: hf.max_position_embeddings),
+    "rms_norm_eps": ("norm_eps", lambda hf: hf.rms_norm_eps),
+    "layer_norm_eps": ("norm_eps", lambda hf: hf.layer_norm_eps),
+    "tie_word_embeddings": ("weight_tying", lambda hf: hf.tie_word_embeddings),
+}
+
+
+@pytest.mark.parametrize(
+    ("config_name", "key"),
+    [
+        (name, key)
+        for name in CONFIG_NAMES
+        for key in OPTIONAL_KEYS
+        if key in json.loads((CONFIGS / name).read_text())
+    ],
+)
+def test_a_key_left_out_reads_as_transformers_default(tmp_path, config_name, key):
+    config = json.loads((CONFIGS / config_name).read_text())
+    del config[key]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    answers = answers_from_hf_config(path)
+    answer_key, theirs = OPTIONAL_KEYS[key]
+    ours = answers[answer_key]
+    if key == "head_dim":  # 0 means dim // n_heads
+        ours = ours or answers["dim"] // answers["n_heads"]
+    hf_config = transformers.AutoConfig.for_model(**config)
+    assert ours == theirs(hf_config)
+
+
 def _transformers_attention(config: dict) -> tuple[list[str], int]:
     """Each layer's attention kind, and the window, as transformers reads `config`."""
     hf = transformers.AutoConfig.for_model(**config)
