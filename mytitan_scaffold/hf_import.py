@@ -1,9 +1,10 @@
 """Answers from a Hugging Face config.json (`mytitan new NAME --from-hf config.json`,
 a model folder, or a Hub id already in the local Hugging Face cache).
 
-The HF sizes become the main flavor (plus the template's tiny debugmodel). Every
-field that changes the computation and that the template cannot express is
-reported by name; nothing is dropped silently.
+The HF sizes become the main flavor (plus the template's tiny debugmodel). A
+field the config leaves out means what it means to the installed transformers
+(its config class's default). Every field that changes the computation and that
+the template cannot express is reported by name; nothing is dropped silently.
 """
 
 from __future__ import annotations
