@@ -21,6 +21,7 @@ from .errors import MytitanError
 SUPPORTED_MODEL_TYPES = (
     "llama",
     "mistral",
+    "ministral",
     "qwen2",
     "qwen3",
     "olmo2",

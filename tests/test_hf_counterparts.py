@@ -25,6 +25,7 @@ OLMO3 = {"norm_placement": "post", "qk_norm": "full", "attention_window": "inter
 RECIPES = [
     ("LlamaForCausalLM", {}),
     ("MistralForCausalLM", {"attention_window": "all_local"}),
+    ("MinistralForCausalLM", {"attention_window": "interleaved"}),
     ("Qwen2ForCausalLM", {"qkv_bias": True}),
     ("Qwen3ForCausalLM", {"qk_norm": "head"}),
     ("Olmo2ForCausalLM", {"norm_placement": "post", "qk_norm": "full"}),

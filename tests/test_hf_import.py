@@ -108,9 +108,9 @@ def _tiny(config: dict) -> dict:
 
 
 # What the shipped configs do not show: Qwen's sliding windows (local everywhere, or
-# every second layer global), OLMo 3's global layers and per-kind RoPE settings,
-# Dots1 routing within the best of its expert groups, and StableLM's other rotary
-# share and qkv bias.
+# every second layer global), Ministral's global layers, OLMo 3's global layers and
+# per-kind RoPE settings, Dots1 routing within the best of its expert groups,
+# StableLM's other rotary share and qkv bias, and SmolLM3's NoPE interval alone.
 CHANGED_CONFIGS = {
     # The toy sizes give 4 experts: the best group's 2 experts against the best 2.
     "dots1_node_limited": ("dots.llm1-base.json", {"n_group": 2, "topk_group": 1}),
@@ -158,6 +158,16 @@ CHANGED_CONFIGS = {
     "smollm3_nope_interval_only": (
         "smollm3-3b.json",
         {"no_rope_layers": None, "no_rope_layer_interval": 2},
+    ),
+    # Mistral's blocks with global layers among the local ones.
+    "ministral_alternating": (
+        "mistral-7b-v0.1.json",
+        {
+            "model_type": "ministral",
+            "architectures": ["MinistralForCausalLM"],
+            "sliding_window": 8,
+            "layer_types": ["sliding_attention", "full_attention"],
+        },
     ),
     "qwen3_alternating": (
         "qwen3-0.6b.json",
