@@ -43,8 +43,9 @@ _MOE_KEYS = {
     "qwen3_moe": ("num_experts", "moe_intermediate_size"),
     "dots1": ("n_routed_experts", "moe_intermediate_size"),
 }
-# transformers' global-layer period and RoPE base for OLMo 3 when the keys are missing.
-_OLMO3_GLOBAL_EVERY, _OLMO3_THETA = 4, 500000.0
+# transformers' global-layer period for OLMo 3 without layer_types (its config
+# class derives them; the period is no field to read).
+_OLMO3_GLOBAL_EVERY = 4
 _ROPE_TYPES = {"default": "rope", "llama3": "rope_llama3", "yarn": "rope_yarn"}
 # "owner/name", as the Hub spells a model (checked only when no such path exists).
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
@@ -123,6 +124,7 @@ def _olmo3_rope(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     """(the RoPE parameters of OLMo 3's layers, unsupported ones): it keeps one set
     per layer type; the template rotates every layer alike, or scales the global
     (full-attention) layers only, as OLMo 3's long-context checkpoints do."""
+    theta = _default_theta("olmo3")
     params = config.get("rope_parameters") or {}
     if "full_attention" in params or "sliding_attention" in params:
         full = params.get("full_attention") or {}
@@ -130,10 +132,10 @@ def _olmo3_rope(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     else:
         # transformers gives rope_theta and rope_scaling to the full layers only.
         full = {**(config.get("rope_scaling") or {}), **params}
-        full.setdefault("rope_theta", config.get("rope_theta", _OLMO3_THETA))
+        full.setdefault("rope_theta", config.get("rope_theta", theta))
         sliding = {}
     full, sliding = (
-        {"rope_theta": _OLMO3_THETA}
+        {"rope_theta": theta}
         | {key: value for key, value in kind.items() if key != "type"}
         | {"rope_type": _rope_type(kind)}
         for kind in (full, sliding)
@@ -148,7 +150,7 @@ def _olmo3_rope(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
         # A config from transformers 4.x, which gave rope_theta to every layer.
         return full, {
             "rope_theta": f"{config['rope_theta']} (transformers 5 gives it to the "
-            f"full layers only, the sliding ones {_OLMO3_THETA}; 4.x gave it to all: "
+            f"full layers only, the sliding ones {theta}; 4.x gave it to all: "
             "say which with rope_parameters per layer type)"
         }
     return full, {"rope_parameters": "different for sliding and full layers"}
@@ -379,8 +381,8 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
             "moe_hidden_dim": config[hidden_key],
             "moe_shared_experts": config["n_shared_experts"],
             "moe_score_func": "sigmoid",
-            "moe_route_norm": bool(config.get("norm_topk_prob", False)),
-            "moe_route_scale": float(config.get("routed_scaling_factor", 1.0)),
+            "moe_route_norm": bool(config["norm_topk_prob"]),
+            "moe_route_scale": float(config["routed_scaling_factor"]),
             "moe_load_balancing": "expert_bias",
             "moe_dense_layers": config.get("first_k_dense_replace") or 0,
         }
@@ -388,11 +390,11 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
         if kept < groups:  # keeping every group is routing over all experts
             answers |= {"moe_expert_groups": groups, "moe_limited_groups": kept}
         return answers
-    aux_loss_coeff = config.get("router_aux_loss_coef", 0.001)
+    aux_loss_coeff = config["router_aux_loss_coef"]
     answers = {
         "moe": True,
         "moe_experts": config[experts_key],
-        "moe_top_k": config.get("num_experts_per_tok", 2),
+        "moe_top_k": config["num_experts_per_tok"],
         # Mixtral's experts are as wide as its (unused) dense feed-forward.
         "moe_hidden_dim": 0 if model_type == "mixtral" else config[hidden_key],
         "moe_shared_experts": 0,
@@ -471,13 +473,13 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "norm": "layernorm" if model_type == "stablelm" else "rmsnorm",
         "norm_placement": "post" if model_type in _OLMO_TYPES else "pre",
         "norm_eps": float(
-            config.get("layer_norm_eps", 1e-5)
+            config["layer_norm_eps"]
             if model_type == "stablelm"
-            else config.get("rms_norm_eps", 1e-6)
+            else config["rms_norm_eps"]
         ),
         "ffn": "swiglu",
         "ffn_hidden_dim": config["intermediate_size"],
-        "weight_tying": bool(config.get("tie_word_embeddings", False)),
+        "weight_tying": bool(config["tie_word_embeddings"]),
         "extra_flavors": {},
     }
     if rope["partial_rotary_factor"] != 1.0:
