@@ -508,7 +508,7 @@ def _check_teardown_crash(
     if not signals:
         raise RehearsalError(
             f"{layout.describe()} rehearsal failed (exit {returncode}); "
-            f"log: {log_file}\n{_tail(log_file)}"
+            f"log: {log_file}\n{_tail(log_text)}"
         )
     warnings.warn(
         f"{layout.describe()}: every rank finished training and closed its "
@@ -620,6 +620,6 @@ def read_step_losses(loss_log: Path) -> list[StepLoss]:
     return steps
 
 
-def _tail(log_file: Path) -> str:
-    lines = log_file.read_text(encoding="utf-8", errors="replace").splitlines()
+def _tail(log_text: str) -> str:
+    lines = log_text.splitlines()
     return "\n".join(lines[-LOG_TAIL_LINES:])
