@@ -1,8 +1,15 @@
 """Combinations of the template's options: the full matrix, and a pairwise-covering
 subset (every pair of values of two options appears in at least one combination)."""
 
+import functools
 import itertools
+import json
 import random
+import re
+from pathlib import Path
+
+import jinja2
+import yaml
 
 OPTIONS = {
     "attention": ["mha", "gqa", "mqa"],
@@ -205,3 +212,50 @@ def answers(combination: dict, name: str) -> dict:
     if combination["moe"] != "off":
         result.update(moe=True, **MOE_RECIPES[combination["moe"]])
     return result
+
+
+@functools.cache
+def _hf_nearest():
+    """copier.yml's `hf_nearest` computation, and the plain defaults it may read."""
+    questions = yaml.safe_load((Path(__file__).parents[1] / "copier.yml").read_text())
+    source = questions["hf_nearest"]["default"]
+    defaults = {
+        name: question["default"]
+        for name, question in questions.items()
+        if isinstance(question, dict)
+        and "default" in question
+        and not (isinstance(question["default"], str) and "{" in question["default"])
+    }
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    return source, environment.from_string(source), defaults
+
+
+def hf_class(combination: dict) -> str | None:
+    """The transformers class a model of `combination` names (None when even the
+    nearest has unmet needs), from copier.yml's own table, without rendering."""
+    _, template, defaults = _hf_nearest()
+    nearest = json.loads(template.render(defaults | answers(combination, "probe")))
+    return None if nearest["unmet"] else nearest["architecture"]
+
+
+def options_hf_class_reads() -> list[str]:
+    """The options whose answers copier.yml's class table reads: the others never
+    change which class a model names."""
+    source = _hf_nearest()[0]
+    first = {name: values[0] for name, values in OPTIONS.items()}
+    read = []
+    for name, values in OPTIONS.items():
+        keys = set()
+        for value in values[1:]:
+            before, after = (
+                answers(first, "probe"),
+                answers(first | {name: value}, "probe"),
+            )
+            keys |= {
+                key
+                for key in before.keys() | after.keys()
+                if before.get(key) != after.get(key)
+            }
+        if any(re.search(rf"\b{key}\b", source) for key in keys):
+            read.append(name)
+    return read

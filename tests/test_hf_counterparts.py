@@ -6,8 +6,16 @@ model), or names none and says what the nearest class would need.
 One option away is where a counterpart rule can be too loose: post-norm with
 qk-norm across heads is OLMo 2, but with a sliding window it is OLMo 3 (OLMo 2
 has no window, and once claimed such models with logits 1.49 apart).
+
+Two options away is where a class can take a model its table forgets a need of:
+Ministral (one RoPE for every layer) once claimed models scaling RoPE in their
+global layers only, a change that needs scaled RoPE first (logits 0.028 apart). So
+within each class, every pair of option values that some model of the class
+holds is also exported, by the neighbours or by a few more of its models.
 """
 
+import functools
+import itertools
 import sys
 
 import pytest
@@ -18,7 +26,7 @@ from .conftest import (
     import_package,
     render_answers,
 )
-from .option_matrix import OPTIONS, answers, valid
+from .option_matrix import OPTIONS, answers, hf_class, options_hf_class_reads, valid
 
 OLMO3 = {"norm_placement": "post", "qk_norm": "full", "attention_window": "interleaved"}
 # Each class's recipes in the option matrix's terms, changed from its first values.
@@ -91,3 +99,67 @@ def test_one_option_away_exports_to_the_class_it_names(tmp_path, combination):
     else:
         assert_hf_class_gives_equal_logits(spec, adapter, model_dir)
         assert_hf_config_reads_back(model_dir, spec, adapter, f"{alias}_back", tmp_path)
+
+
+def _pairs(combination: dict) -> set:
+    return set(itertools.combinations(sorted(combination.items()), 2))
+
+
+@functools.cache
+def _class_members() -> dict[str, list[dict]]:
+    """Every valid combination that names a class, by class. The options the
+    class table does not read multiply each member, so they are enumerated last."""
+    read = options_hf_class_reads()
+    blind = [name for name in OPTIONS if name not in read]
+    members = {}
+    for values in itertools.product(*(OPTIONS[name] for name in read)):
+        combination = dict(zip(read, values)) | {
+            name: OPTIONS[name][0] for name in blind
+        }
+        if not valid(combination) or (architecture := hf_class(combination)) is None:
+            continue
+        for blind_values in itertools.product(*(OPTIONS[name] for name in blind)):
+            members.setdefault(architecture, []).append(
+                combination | dict(zip(blind, blind_values))
+            )
+    return members
+
+
+def _beyond_neighbours(architecture: str) -> list[dict]:
+    """Models of the class that, with the neighbours naming it, hold every pair
+    of option values some model of the class holds (greedy, deterministic)."""
+    members = _class_members()[architecture]
+    uncovered = set().union(*map(_pairs, members)) - set().union(
+        *(_pairs(c) for _, c in NEIGHBOURS if hf_class(c) == architecture)
+    )
+    chosen = []
+    while uncovered:
+        best = max(members, key=lambda c: len(_pairs(c) & uncovered))
+        chosen.append(best)
+        uncovered -= _pairs(best)
+    return chosen
+
+
+def test_every_class_has_models_and_its_recipe_is_one():
+    members = _class_members()
+    assert {a for a, _ in RECIPES} == set(members)
+    for architecture, recipe in RECIPES:
+        assert FIRST | recipe in members[architecture]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("architecture", sorted({a for a, _ in RECIPES}))
+def test_every_pair_within_a_class_exports_to_it(tmp_path, architecture):
+    for index, combination in enumerate(_beyond_neighbours(architecture)):
+        model_dir = render_answers(tmp_path / f"m{index}", answers(combination, "pair"))
+        alias = f"pair_{len(sys.modules)}"
+        spec = import_package(model_dir, alias).get_train_spec()
+        adapter = sys.modules[f"{alias}.model.state_dict_adapter"]
+        assert adapter.HF_ARCHITECTURE == architecture, combination
+        try:
+            assert_hf_class_gives_equal_logits(spec, adapter, model_dir)
+            back = tmp_path / f"back{index}"
+            back.mkdir()
+            assert_hf_config_reads_back(model_dir, spec, adapter, f"{alias}_back", back)
+        except AssertionError as error:
+            raise AssertionError(f"{combination}: {error}") from None
