@@ -339,11 +339,14 @@ def _nope_every(config: dict[str, Any], model_type: str) -> int | None:
 
 
 def _flavor_name(nparams: int) -> str:
-    if nparams >= 10**11:  # "143B", where two significant digits would print 1.4e+02
+    """Two significant digits in billions ("1.2B"), three in millions ("135M"),
+    rounded before the unit is chosen: 999.9M is "1B", not "1e+03M"."""
+    billions = float(f"{nparams / 10**9:.2g}")
+    if billions >= 100:  # "143B", where two significant digits would print 1.4e+02
         return f"{round(nparams / 10**9)}B"
-    if nparams >= 10**9:
-        return f"{nparams / 10**9:.2g}B"
-    return f"{nparams / 10**6:.3g}M"
+    if billions >= 1:
+        return f"{billions:g}B"
+    return f"{float(f'{nparams / 10**6:.3g}'):g}M"
 
 
 def _nparams(answers: dict[str, Any]) -> int:

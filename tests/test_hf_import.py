@@ -11,7 +11,7 @@ import transformers
 import yaml
 from safetensors.torch import load_file
 
-from mytitan_scaffold.hf_import import answers_from_hf_config
+from mytitan_scaffold.hf_import import _flavor_name, answers_from_hf_config
 
 from .conftest import assert_hf_config_reads_back, import_package
 from .test_cli import mytitan, tree_hash
@@ -231,6 +231,21 @@ def test_a_model_folder_or_a_cached_hub_model_gives_its_config(tmp_path, monkeyp
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.chdir(tmp_path / "hub")  # no ./Qwen/Qwen3-0.6B path here
     assert answers_from_hf_config(Path("Qwen/Qwen3-0.6B")) == expected
+
+
+@pytest.mark.parametrize(
+    "nparams, name",
+    [
+        (999_885_952, "1B"),  # Gemma 3 1B: once "1e+03M"
+        (994_900_000, "995M"),
+        (1_236_000_000, "1.2B"),
+        (99_600_000_000, "100B"),  # once "1e+02B"
+        (143_200_000_000, "143B"),
+        (135_000_000, "135M"),
+    ],
+)
+def test_flavor_names_round_before_choosing_the_unit(nparams, name):
+    assert _flavor_name(nparams) == name
 
 
 def test_answers_for_qwen3():
