@@ -31,8 +31,9 @@ SUPPORTED_MODEL_TYPES = (
     "dots1",
     "smollm3",
     "stablelm",
+    "gemma3_text",
 )
-_QK_NORM_TYPES = ("qwen3", "olmo2", "olmo3", "qwen3_moe", "dots1")
+_QK_NORM_TYPES = ("qwen3", "olmo2", "olmo3", "qwen3_moe", "dots1", "gemma3_text")
 # Post-norm blocks with qk-norm across heads.
 _OLMO_TYPES = ("olmo2", "olmo3")
 # Model types that rotate only part of each head, with transformers' default share.
@@ -43,9 +44,12 @@ _MOE_KEYS = {
     "qwen3_moe": ("num_experts", "moe_intermediate_size"),
     "dots1": ("n_routed_experts", "moe_intermediate_size"),
 }
-# transformers' global-layer period for OLMo 3 without layer_types (its config
-# class derives them; the period is no field to read).
-_OLMO3_GLOBAL_EVERY = 4
+# transformers' global-layer period without layer_types (the config classes
+# derive them; OLMo 3's period is no field, Gemma 3's an optional
+# sliding_window_pattern).
+_GLOBAL_EVERY = {"olmo3": 4, "gemma3_text": 6}
+# Model types that keep RoPE parameters per layer type (rope_parameters).
+_PER_TYPE_ROPE = ("olmo3", "gemma3_text")
 _ROPE_TYPES = {"default": "rope", "llama3": "rope_llama3", "yarn": "rope_yarn"}
 # "owner/name", as the Hub spells a model (checked only when no such path exists).
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
@@ -120,39 +124,58 @@ def _load(source: Path) -> dict[str, Any]:
     return config
 
 
-def _olmo3_rope(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the RoPE parameters of OLMo 3's layers, unsupported ones): it keeps one set
-    per layer type; the template rotates every layer alike, or scales the global
-    (full-attention) layers only, as OLMo 3's long-context checkpoints do."""
-    theta = _default_theta("olmo3")
+def _per_type_rope(
+    config: dict[str, Any], model_type: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the RoPE parameters of OLMo 3's or Gemma 3's layers, unsupported ones):
+    they keep one set per layer type. The template rotates every layer alike, or
+    scales the global (full-attention) layers only, as OLMo 3's long-context
+    checkpoints do, and may give the local (sliding-window) layers a base of
+    their own (`local_theta`), as Gemma 3 does."""
+    # Where a layer type names no base, transformers takes the legacy key, else
+    # its class's default (one for OLMo 3, one per type for Gemma 3).
+    default = _config_class(model_type).default_theta
+    if model_type == "gemma3_text":
+        full_base = config.get("rope_theta", default["global"])
+        sliding_base = config.get("rope_local_base_freq", default["local"])
+    else:
+        full_base = config.get("rope_theta", default)
+        # The legacy rope_theta went to the full layers; the sliding ones default.
+        sliding_base = default
     params = config.get("rope_parameters") or {}
     if "full_attention" in params or "sliding_attention" in params:
         full = params.get("full_attention") or {}
         sliding = params.get("sliding_attention") or {}
     else:
-        # transformers gives rope_theta and rope_scaling to the full layers only.
-        full = {**(config.get("rope_scaling") or {}), **params}
-        full.setdefault("rope_theta", config.get("rope_theta", theta))
-        sliding = {}
+        full, sliding = params, {}
+    # A legacy rope_scaling goes to the full layers, over rope_parameters.
+    full = {**full, **(config.get("rope_scaling") or {})}
     full, sliding = (
-        {"rope_theta": theta}
+        {"rope_theta": base}
         | {key: value for key, value in kind.items() if key != "type"}
         | {"rope_type": _rope_type(kind)}
-        for kind in (full, sliding)
+        for kind, base in ((full, full_base), (sliding, sliding_base))
     )
-    kinds = set(_layer_types(config, "olmo3"))
+    kinds = set(_layer_types(config, model_type))
     if kinds != {"sliding_attention", "full_attention"} or full == sliding:
         return (sliding if kinds == {"sliding_attention"} else full), {}
-    unscaled_full = {"rope_type": "default", "rope_theta": full["rope_theta"]}
-    if sliding == unscaled_full and full["rope_type"] in ("llama3", "yarn"):
-        return {**full, "scaled_layers": "global"}, {}
-    if not config.get("rope_parameters") and "rope_theta" in config:
+    own_base = sliding["rope_theta"] != full["rope_theta"]
+    legacy = not config.get("rope_parameters") and "rope_theta" in config
+    if model_type == "olmo3" and own_base and legacy:
         # A config from transformers 4.x, which gave rope_theta to every layer.
         return full, {
             "rope_theta": f"{config['rope_theta']} (transformers 5 gives it to the "
-            f"full layers only, the sliding ones {theta}; 4.x gave it to all: "
+            f"full layers only, the sliding ones {default}; 4.x gave it to all: "
             "say which with rope_parameters per layer type)"
         }
+    local_base = {"local_theta": sliding["rope_theta"]} if own_base else {}
+    # Alike but for the base, or unscaled where the global layers are scaled.
+    sliding = {**sliding, "rope_theta": full["rope_theta"]}
+    if sliding == full:
+        return {**full, **local_base}, {}
+    unscaled_full = {"rope_type": "default", "rope_theta": full["rope_theta"]}
+    if sliding == unscaled_full and full["rope_type"] in ("llama3", "yarn"):
+        return {**full, "scaled_layers": "global", **local_base}, {}
     return full, {"rope_parameters": "different for sliding and full layers"}
 
 
@@ -166,15 +189,14 @@ def _rope(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(RoPE parameters, the unsupported ones), from either HF rope layout."""
     per_type_unsupported = {}
-    if model_type == "olmo3":
-        layer_rope, per_type_unsupported = _olmo3_rope(config)
+    if model_type in _PER_TYPE_ROPE:
+        layer_rope, per_type_unsupported = _per_type_rope(config, model_type)
         config = {**config, "rope_parameters": layer_rope, "rope_scaling": None}
     params = dict(config.get("rope_parameters") or {})
     legacy = config.get("rope_scaling") or {}
     params = {**legacy, **params}
-    params.setdefault(
-        "rope_theta", config.get("rope_theta", _default_theta(model_type))
-    )
+    if "rope_theta" not in params:
+        params["rope_theta"] = config.get("rope_theta", _default_theta(model_type))
     kind = _rope_type(params)
     unsupported = {}
     if kind not in _ROPE_TYPES:
@@ -227,7 +249,18 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         if value not in allowed:
             found[key] = value
 
-    expect("hidden_act", ("silu",), "silu")
+    if model_type == "gemma3_text":
+        # GeGLU with tanh GELU; scores scaled by head_dim ** -0.5; no soft caps.
+        expect("hidden_activation", ("gelu_pytorch_tanh",))
+        head_dim = config.get("head_dim") or (
+            config["hidden_size"] // config["num_attention_heads"]
+        )
+        expect("query_pre_attn_scalar", (head_dim,))
+        expect("attn_logit_softcapping", (None,))
+        expect("final_logit_softcapping", (None,))
+        expect("use_bidirectional_attention", (False, None))
+    else:
+        expect("hidden_act", ("silu",), "silu")
     expect("attention_dropout", (0, 0.0, None))
     if "quantization_config" in config:
         found["quantization_config"] = "present"
@@ -239,7 +272,7 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         expect("use_sliding_window", (False, None))
     if model_type == "qwen3_moe":
         expect("use_sliding_window", (False, None))
-    if model_type in ("qwen3", "olmo2", "olmo3", "qwen3_moe", "dots1"):
+    if model_type in ("qwen3", "olmo2", "olmo3", "qwen3_moe", "dots1", "gemma3_text"):
         expect("attention_bias", (False, None))
     if model_type == "stablelm":
         # Per-head LayerNorms (one weight per head), and attention beside the MLP.
@@ -277,11 +310,12 @@ def _layer_types(config: dict[str, Any], model_type: str) -> list[str]:
     layers = config.get("num_hidden_layers", 0)
     if config.get("layer_types"):
         return list(config["layer_types"])
-    if model_type == "olmo3":
+    if model_type in _GLOBAL_EVERY:
+        every = _GLOBAL_EVERY[model_type]
+        if model_type == "gemma3_text":
+            every = config.get("sliding_window_pattern", every)
         return [
-            "full_attention"
-            if (i + 1) % _OLMO3_GLOBAL_EVERY == 0
-            else "sliding_attention"
+            "full_attention" if (i + 1) % every == 0 else "sliding_attention"
             for i in range(layers)
         ]
     window = _window_size(config, model_type)
@@ -368,7 +402,8 @@ def _nparams(answers: dict[str, Any]) -> int:
         feed_forward += moe_layers * (dim * experts + all_experts * expert)
     embeddings = answers["vocab_size"] * dim * (1 if answers["weight_tying"] else 2)
     norm = dim * (2 if answers["norm"] == "layernorm" else 1)  # LayerNorm's bias
-    return embeddings + layers * (attention + 2 * norm) + feed_forward + norm
+    block_norms = 4 if answers["norm_placement"] == "sandwich" else 2
+    return embeddings + layers * (attention + block_norms * norm) + feed_forward + norm
 
 
 def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
@@ -474,15 +509,22 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "max_seq_len": config["max_position_embeddings"],
         "sliding_window": window,
         "norm": "layernorm" if model_type == "stablelm" else "rmsnorm",
-        "norm_placement": "post" if model_type in _OLMO_TYPES else "pre",
+        "norm_placement": (
+            "post"
+            if model_type in _OLMO_TYPES
+            else "sandwich"
+            if model_type == "gemma3_text"
+            else "pre"
+        ),
         "norm_eps": float(
             config["layer_norm_eps"]
             if model_type == "stablelm"
             else config["rms_norm_eps"]
         ),
-        "ffn": "swiglu",
+        "ffn": "geglu" if model_type == "gemma3_text" else "swiglu",
         "ffn_hidden_dim": config["intermediate_size"],
         "weight_tying": bool(config["tie_word_embeddings"]),
+        "embedding_scale": model_type == "gemma3_text",
         "extra_flavors": {},
     }
     if rope["partial_rotary_factor"] != 1.0:
@@ -502,6 +544,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         )
     if rope.get("scaled_layers") == "global":
         answers["rope_scaling_layers"] = "global"
+    if rope.get("local_theta"):
+        answers["rope_local_theta"] = float(rope["local_theta"])
     if rope["rope_type"] == "llama3":
         answers["rope_low_freq_factor"] = float(rope.get("low_freq_factor", 1.0))
         answers["rope_high_freq_factor"] = float(rope.get("high_freq_factor", 4.0))

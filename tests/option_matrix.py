@@ -24,9 +24,13 @@ OPTIONS = {
     "ffn": ["swiglu", "geglu", "gelu"],
     "ffn_size": ["rule", "explicit"],
     "weight_tying": [False, True],
+    # Token embeddings scaled by sqrt(dim) (embedding_scale), as in Gemma.
+    "embeddings": ["plain", "scaled"],
     "attention_window": ["full", "all_local", "interleaved"],
     # Layers whose RoPE is scaled: global needs scaled RoPE and global layers.
     "rope_scaling_layers": ["all", "global"],
+    # The local layers' own RoPE base (rope_local_theta): needs RoPE and global layers.
+    "local_rope_base": ["shared", "own"],
     # Every second layer without RoPE (nope_every 2): needs RoPE in the others.
     "nope_layers": ["none", "every_2nd"],
     # Whole MoE recipes: together they take every MoE branch of the template.
@@ -77,7 +81,8 @@ MOE_RECIPES = {
 def valid(combination: dict) -> bool:
     """torchtitan's experts are SwiGLU, so MoE recipes need the SwiGLU feed-forward;
     a rotated share, and NoPE layers among RoPE ones, need RoPE; scaling the global
-    layers only needs scaled RoPE and global layers."""
+    layers only needs scaled RoPE and global layers; a local RoPE base needs RoPE
+    and global layers."""
     return (
         (combination["moe"] == "off" or combination["ffn"] == "swiglu")
         and (
@@ -89,6 +94,18 @@ def valid(combination: dict) -> bool:
         and (
             combination["nope_layers"] == "none" or combination["positional"] != "none"
         )
+        and (
+            combination["local_rope_base"] == "shared"
+            or _rotates_global_layers(combination)
+        )
+    )
+
+
+def _rotates_global_layers(combination: dict) -> bool:
+    """Whether RoPE rotates global layers interleaved with local ones."""
+    return (
+        combination["positional"] != "none"
+        and combination["attention_window"] == "interleaved"
     )
 
 
@@ -123,11 +140,24 @@ def _make_valid(combination: dict, keep: set) -> None:
     ):
         if "rope_scaling_layers" not in keep:
             combination["rope_scaling_layers"] = "all"
-            return
-        if combination["positional"] in ("rope", "none") and "positional" not in keep:
-            combination["positional"] = "rope_yarn"
-        if "attention_window" not in keep:
-            combination["attention_window"] = "interleaved"
+        else:
+            if (
+                combination["positional"] in ("rope", "none")
+                and "positional" not in keep
+            ):
+                combination["positional"] = "rope_yarn"
+            if "attention_window" not in keep:
+                combination["attention_window"] = "interleaved"
+    if combination["local_rope_base"] == "own" and not _rotates_global_layers(
+        combination
+    ):
+        if "local_rope_base" not in keep:
+            combination["local_rope_base"] = "shared"
+        else:
+            if combination["positional"] == "none" and "positional" not in keep:
+                combination["positional"] = "rope"
+            if "attention_window" not in keep:
+                combination["attention_window"] = "interleaved"
 
 
 def full_matrix() -> list[dict]:
@@ -195,6 +225,7 @@ def answers(combination: dict, name: str) -> dict:
         "ffn": combination["ffn"],
         "ffn_hidden_dim": 5632 if combination["ffn_size"] == "explicit" else 0,
         "weight_tying": combination["weight_tying"],
+        "embedding_scale": combination["embeddings"] == "scaled",
         "extra_flavors": {},
     }
     if combination["attention_window"] != "full":
@@ -203,6 +234,8 @@ def answers(combination: dict, name: str) -> dict:
         result["global_every"] = 3
     if combination["rope_scaling_layers"] == "global":
         result["rope_scaling_layers"] = "global"
+    if combination["local_rope_base"] == "own":
+        result["rope_local_theta"] = 10000.0
     if combination["nope_layers"] == "every_2nd":
         result["nope_every"] = 2
     if combination["rope_share"] == "half":

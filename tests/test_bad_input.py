@@ -97,6 +97,23 @@ CASES = {
         ["new", "x", "--rope-scaling-layers", "global", "--sliding-window", "1024"],
         "rope_scaling_layers=global scales only the global layers' RoPE, so it needs",
     ),
+    "local_rope_base_without_global_layers": (
+        ["new", "x", "--rope-local-theta", "10000", "--sliding-window", "1024"],
+        "rope_local_theta=10000.0 gives the local layers their own RoPE base, so it",
+    ),
+    "local_rope_base_below_one": (
+        [
+            "new",
+            "x",
+            "--rope-local-theta",
+            "0.5",
+            "--sliding-window",
+            "1024",
+            "--global-every",
+            "2",
+        ],
+        "rope_local_theta must be 0 (rope_theta in every layer) or greater than 1",
+    ),
     "nope_in_every_layer": (
         ["new", "x", "--nope-every", "1"],
         "nope_every must be 0 (RoPE in every layer) or at least 2, got 1",

@@ -48,6 +48,17 @@ RECIPES = [
     ("Dots1ForCausalLM", {"moe": "sigmoid_bias_shared_groups", "qk_norm": "head"}),
     ("SmolLM3ForCausalLM", {"nope_layers": "every_2nd"}),
     ("StableLmForCausalLM", {"norm": "layernorm"}),
+    (
+        "Gemma3ForCausalLM",
+        {
+            "norm_placement": "sandwich",
+            "qk_norm": "head",
+            "ffn": "geglu",
+            "embeddings": "scaled",
+            "attention_window": "interleaved",
+            "local_rope_base": "own",
+        },
+    ),
 ]
 FIRST = {name: values[0] for name, values in OPTIONS.items()}
 

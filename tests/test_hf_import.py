@@ -83,8 +83,14 @@ def _tiny(config: dict) -> dict:
         "mistral",
         "mixtral",
         "olmo3",
+        "gemma3_text",
     ):
         tiny["sliding_window"] = 8  # shorter than the test's 24 tokens
+    if "sliding_window_pattern" in config:
+        tiny["sliding_window_pattern"] = 2  # a local layer, then a global one
+    if "query_pre_attn_scalar" in config:
+        # Gemma scales scores by head_dim ** -0.5 (the scalar is its head size).
+        tiny["query_pre_attn_scalar"] = tiny["head_dim"]
     if "layer_types" in config:
         # Each kind of layer the model has, in the toy's two layers (local first).
         kinds = sorted(set(config["layer_types"]), reverse=True)
@@ -138,6 +144,36 @@ CHANGED_CONFIGS = {
                     "original_max_position_embeddings": 2048,
                 }
                 for kind in ("sliding_attention", "full_attention")
+            },
+        },
+    ),
+    # Gemma 3's bases: 10000 in the local layers, 1000000 in the global ones.
+    "olmo3_local_base": (
+        "olmo3-7b-defaults.json",
+        {
+            "sliding_window": 8,
+            "layer_types": ["sliding_attention", "full_attention"],
+            "rope_parameters": {
+                "sliding_attention": {"rope_type": "default", "rope_theta": 1e4},
+                "full_attention": {"rope_type": "default", "rope_theta": 1e6},
+            },
+        },
+    ),
+    # A local base of its own, and YaRN in the global layers only.
+    "olmo3_local_base_global_yarn": (
+        "olmo3-7b-defaults.json",
+        {
+            "sliding_window": 8,
+            "layer_types": ["sliding_attention", "full_attention"],
+            "max_position_embeddings": 8192,
+            "rope_parameters": {
+                "sliding_attention": {"rope_type": "default", "rope_theta": 1e4},
+                "full_attention": {
+                    "rope_type": "yarn",
+                    "rope_theta": 5e5,
+                    "factor": 4.0,
+                    "original_max_position_embeddings": 2048,
+                },
             },
         },
     ),
@@ -286,6 +322,29 @@ def test_answers_for_olmo3_long_context(tmp_path):
     )
     assert (answers["rope_theta"], answers["max_seq_len"]) == (500000.0, 65536)
     assert answers["flavor_name"] == "7.3B"
+
+
+def test_answers_for_gemma3(tmp_path):
+    """Gemma 3's released configs name the local layers' base in a legacy key;
+    transformers 5 writes it into rope_parameters per layer type."""
+    answers = answers_from_hf_config(CONFIGS / "gemma-3-1b-pt.json")
+    assert (answers["norm_placement"], answers["ffn"]) == ("sandwich", "geglu")
+    assert answers["embedding_scale"] and answers["weight_tying"]
+    assert (answers["qk_norm"], answers["qk_norm_scope"]) == (True, "head")
+    assert (answers["sliding_window"], answers["global_every"]) == (512, 6)
+    assert (answers["rope_theta"], answers["rope_local_theta"]) == (1e6, 1e4)
+    # 999.9M parameters: once named "1e+03M".
+    assert answers["flavor_name"] == "1B"
+    config = json.loads((CONFIGS / "gemma-3-1b-pt.json").read_text())
+    for key in ("rope_theta", "rope_local_base_freq", "rope_scaling"):
+        del config[key]
+    config["rope_parameters"] = {
+        "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+        "full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    assert answers_from_hf_config(path) == answers
 
 
 def test_answers_for_smollm3():
@@ -504,11 +563,39 @@ def test_answers_for_llama_rope_scaling():
             ["layer_types="],
         ),
         (
-            # Another theta for the local layers (Gemma 3's recipe).
+            # Gemma 3 4B and up: linear RoPE scaling in the global layers.
+            "gemma-3-1b-pt.json",
+            {"rope_scaling": {"rope_type": "linear", "factor": 8.0}},
+            ["rope_type='linear'"],
+        ),
+        (
+            # Gemma 3 27B scales scores by 168 ** -0.5 with heads of 128; Gemma 2
+            # caps its logits.
+            "gemma-3-1b-pt.json",
+            {
+                "query_pre_attn_scalar": 168,
+                "attn_logit_softcapping": 50.0,
+                "final_logit_softcapping": 30.0,
+                "hidden_activation": "gelu",
+            },
+            [
+                "query_pre_attn_scalar=168",
+                "attn_logit_softcapping=50.0",
+                "final_logit_softcapping=30.0",
+                "hidden_activation='gelu'",
+            ],
+        ),
+        (
+            # Scaled RoPE in the local layers only.
             "olmo3-7b-think.json",
             {
                 "rope_parameters": {
-                    "sliding_attention": {"rope_type": "default", "rope_theta": 1e4},
+                    "sliding_attention": {
+                        "rope_type": "yarn",
+                        "rope_theta": 1e4,
+                        "factor": 4.0,
+                        "original_max_position_embeddings": 8192,
+                    },
                     "full_attention": {"rope_type": "default", "rope_theta": 1e6},
                 },
             },

@@ -36,9 +36,9 @@ def test_pairwise_set_covers_every_pair():
     }
     assert possible_pairs() <= covered
     assert all(valid(combination) for combination in PAIRWISE)
-    # MoE needs SwiGLU, a rotated share and NoPE layers need RoPE, and scaling the
-    # global layers only needs scaled RoPE and global layers: the only pairs no valid
-    # combination can hold.
+    # MoE needs SwiGLU, a rotated share and NoPE layers need RoPE, scaling the
+    # global layers only needs scaled RoPE and global layers, and a local RoPE base
+    # needs RoPE and global layers: the only pairs no valid combination can hold.
     impossible = {
         pair
         for a, b in itertools.combinations(OPTIONS, 2)
@@ -56,6 +56,9 @@ def test_pairwise_set_covers_every_pair():
         for positional in ("rope", "none")
     } | {
         (("attention_window", window), ("rope_scaling_layers", "global"))
+        for window in ("full", "all_local")
+    } | {(("local_rope_base", "own"), ("positional", "none"))} | {
+        (("attention_window", window), ("local_rope_base", "own"))
         for window in ("full", "all_local")
     }
     assert len(PAIRWISE) < len(full_matrix()) // 10

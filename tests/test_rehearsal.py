@@ -48,13 +48,20 @@ MODELS = {
         # Every second layer without RoPE (NoPE), as SmolLM3 does every fourth.
         "nope_every": 2,
     },
-    # Local (64-position window, shorter than the 128-token rehearsal sequence) and
-    # global layers alternate; only the global ones scale RoPE, so each kind takes
-    # its half of the freqs_cis buffer.
+    # Gemma 3's recipe: local (64-position window, shorter than the 128-token
+    # rehearsal sequence) and global layers alternate; only the global ones scale
+    # RoPE, and the local ones rotate with a base of their own, so each kind takes
+    # its half of the freqs_cis buffer; sandwich norms, qk-norm per head, GeGLU, and
+    # embeddings scaled by sqrt(dim).
     "sliding_window": {
         "sliding_window": 64,
         "global_every": 2,
         "rope_scaling_layers": "global",
+        "rope_local_theta": 10000.0,
+        "norm_placement": "sandwich",
+        "qk_norm": True,
+        "ffn": "geglu",
+        "embedding_scale": True,
     },
 }
 LAYOUTS = {
@@ -330,11 +337,12 @@ def test_a_crash_after_every_rank_finished_keeps_the_results(project, crash):
     project.assert_matches_baseline(name, losses)
 
 
-@pytest.mark.parametrize("project", ["default"], indirect=True)
+@pytest.mark.parametrize("project", ["default", "sliding_window"], indirect=True)
 def test_hf_checkpoint_round_trip_through_the_trainer(project, tmp_path):
     """torchtitan saves the seed in HF format through the adapter; transformers
     loads it (with `mytitan hf-config`) to the same logits, and training from that
-    HF folder (`initial_load_in_hf`) repeats the baseline losses."""
+    HF folder (`initial_load_in_hf`) repeats the baseline losses. The second model
+    is Gemma 3's (norm weights offset by one, RoPE per layer type)."""
     import safetensors.torch
     import transformers
 

@@ -12,7 +12,9 @@ layer), qwen3_alternating_window and qwen2_local_window (Qwen's layer_types),
 mixtral_like (Mixtral: MoE with a sliding window), qwen3_moe_like (Qwen3-MoE: a
 dense first block, unnormalized top-k), dots1_like (Dots1: sigmoid routing within
 the best expert groups, shared experts, routing biases), stablelm_like (StableLM:
-LayerNorm, RoPE on a quarter of each head, qkv bias). deepseek_like_moe takes the
+LayerNorm, RoPE on a quarter of each head, qkv bias), gemma_like (Gemma 3: sandwich
+norms, GeGLU, scaled embeddings, every sixth layer global, the local layers with a
+RoPE base of their own). deepseek_like_moe takes the
 other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -79,10 +81,15 @@ VARIANTS = {
     "mistral_like": {"sliding_window": 4096, "positional": "rope", "rope_theta": 1e6},
     "gemma_like": {
         "sliding_window": 512,
-        "global_every": 2,
+        "global_every": 6,
         "norm_placement": "sandwich",
         "ffn": "geglu",
         "qk_norm": True,
+        "embedding_scale": True,
+        "weight_tying": True,
+        "positional": "rope",
+        "rope_theta": 1e6,
+        "rope_local_theta": 1e4,
     },
     "short_llama3_tied": {"model_name": "x", "qk_norm": True, "weight_tying": True},
     "short_yarn_bias": {
