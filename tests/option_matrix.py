@@ -6,6 +6,7 @@ import itertools
 import json
 import random
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import jinja2
@@ -160,10 +161,17 @@ def _make_valid(combination: dict, keep: set) -> None:
                 combination["attention_window"] = "interleaved"
 
 
-def full_matrix() -> list[dict]:
+def full_matrix() -> Iterator[dict]:
+    """Every valid combination, always in the same order; a generator, since
+    there are hundreds of thousands."""
     names = list(OPTIONS)
     combinations = (dict(zip(names, v)) for v in itertools.product(*OPTIONS.values()))
-    return [c for c in combinations if valid(c)]
+    return (c for c in combinations if valid(c))
+
+
+@functools.cache
+def full_matrix_size() -> int:
+    return sum(1 for _ in full_matrix())
 
 
 def possible_pairs() -> set:
