@@ -151,6 +151,7 @@ def _beyond_neighbours(architecture: str) -> list[dict]:
     return chosen
 
 
+@pytest.mark.slow  # the enumeration: about 25 s, shared with the sweep below
 def test_every_class_has_models_and_its_recipe_is_one():
     members = _class_members()
     assert {a for a, _ in RECIPES} == set(members)
