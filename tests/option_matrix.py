@@ -139,26 +139,32 @@ def _make_valid(combination: dict, keep: set) -> None:
     if combination["rope_scaling_layers"] == "global" and not _scales_globally(
         combination
     ):
-        if "rope_scaling_layers" not in keep:
-            combination["rope_scaling_layers"] = "all"
-        else:
-            if (
-                combination["positional"] in ("rope", "none")
-                and "positional" not in keep
-            ):
-                combination["positional"] = "rope_yarn"
-            if "attention_window" not in keep:
-                combination["attention_window"] = "interleaved"
+        _repair_global_rope(
+            combination, keep, ("rope_scaling_layers", "all"), SCALED_ROPE
+        )
     if combination["local_rope_base"] == "own" and not _rotates_global_layers(
         combination
     ):
-        if "local_rope_base" not in keep:
-            combination["local_rope_base"] = "shared"
-        else:
-            if combination["positional"] == "none" and "positional" not in keep:
-                combination["positional"] = "rope"
-            if "attention_window" not in keep:
-                combination["attention_window"] = "interleaved"
+        _repair_global_rope(combination, keep, ("local_rope_base", "shared"), ROTARY)
+
+
+SCALED_ROPE = ("rope_yarn", "rope_llama3")
+ROTARY = ("rope", "rope_llama3", "rope_yarn")
+
+
+def _repair_global_rope(
+    combination: dict, keep: set, option_off: tuple, positionals: tuple
+) -> None:
+    """An option that needs global layers rotated by one of `positionals`: off
+    (its `option_off` value) unless kept, else what it needs is set."""
+    option, off = option_off
+    if option not in keep:
+        combination[option] = off
+        return
+    if combination["positional"] not in positionals and "positional" not in keep:
+        combination["positional"] = positionals[0]
+    if "attention_window" not in keep:
+        combination["attention_window"] = "interleaved"
 
 
 def full_matrix() -> Iterator[dict]:
