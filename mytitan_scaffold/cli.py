@@ -206,10 +206,9 @@ def _report(plan, dry_run: bool) -> None:
         typer.echo(f"{plan.registry_file} already lists {plan.answers['model_name']}")
     typer.echo(_transformers_line(plan.hf_nearest))
     if not dry_run:
-        # Expert parallelism is what an MoE model adds to the dense plan.
-        layout = "--ep 2" if plan.answers.get("moe") else "--tp 2"
         typer.echo(
-            f"next: mytitan rehearse {plan.model_dir} --nproc 2 {layout} --compare"
+            f"next: mytitan rehearse {plan.model_dir} --nproc 2 "
+            f"{plan.rehearsal_layout} --compare"
         )
 
 

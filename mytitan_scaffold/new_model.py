@@ -38,6 +38,8 @@ class Plan:
     answers: dict = field(default_factory=dict)
     # The transformers class nearest to the answers, and what it still needs.
     hf_nearest: dict = field(default_factory=dict)
+    # Rehearse flags for the parallelism to check first (e.g. "--tp 2").
+    rehearsal_layout: str = ""
 
 
 def _staging_parent(path: Path) -> Path:
@@ -81,7 +83,7 @@ def create_model(
     staging = _make_staging(target.models_dir)
     try:
         rendered = staging / "model"
-        recorded, hf_nearest = render(rendered, answers, interactive=interactive)
+        recorded, computed = render(rendered, answers, interactive=interactive)
         name = recorded["model_name"]  # validated by copier.yml from here on
         if not target.in_tree and name in torchtitan_builtin_models():
             raise MytitanError(
@@ -104,7 +106,8 @@ def create_model(
             registry_created=old_source is None,
             registry_diff=_diff(old_source or "", new_source, target.registry_file),
             answers=recorded,
-            hf_nearest=hf_nearest,
+            hf_nearest=computed["hf_nearest"],
+            rehearsal_layout=computed["rehearsal_layout"],
         )
         if not dry_run:
             # Both changes land, or (interrupted before this block) neither does.

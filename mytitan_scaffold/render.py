@@ -17,7 +17,8 @@ def render(
     destination: Path, answers: dict[str, Any], *, interactive: bool
 ) -> tuple[dict, dict]:
     """Render a model package into `destination`; return its recorded answers and
-    the transformers class nearest to them (copier.yml's computed `hf_nearest`).
+    two of copier.yml's computed values: the transformers class nearest to them
+    (`hf_nearest`), and the layout to rehearse first (`rehearsal_layout`).
 
     Copier's validators (copier.yml) reject bad answers with a ValueError whose
     message says what is wrong and how to fix it.
@@ -38,7 +39,9 @@ def render(
             )
     except ValueError as error:
         raise MytitanError(_one_line(str(error))) from None
-    return recorded_answers(destination), worker.answers.combined["hf_nearest"]
+    combined = worker.answers.combined
+    computed = {key: combined[key] for key in ("hf_nearest", "rehearsal_layout")}
+    return recorded_answers(destination), computed
 
 
 def recorded_answers(model_dir: Path) -> dict:

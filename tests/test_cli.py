@@ -61,6 +61,45 @@ def test_new_renders_registers_and_lists_files(tmp_path):
     assert registry.registered_names(source) == ["demo", "other"]
 
 
+@pytest.mark.parametrize(
+    "flags, layout",
+    [
+        ([], "--tp 2"),
+        # One key/value head, and norms across heads, cannot be split over TP ranks.
+        (["--n-kv-heads", "1"], "--fsdp 2"),
+        (["--qk-norm", "--qk-norm-scope", "full"], "--fsdp 2"),
+        (["--moe"], "--ep 2"),
+    ],
+)
+def test_new_suggests_a_rehearsal_the_model_accepts(tmp_path, flags, layout):
+    from torchtitan.config import JobConfig
+
+    from .conftest import import_package
+
+    result = mytitan("new", "demo", "--defaults", *flags, cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    command = f"mytitan rehearse models/demo --nproc 2 {layout} --compare"
+    assert f"next: {command}" in result.output
+    model_dir = tmp_path / "models" / "demo"
+    assert command in (model_dir / "README.md").read_text()
+    spec = import_package(model_dir, f"suggested_{len(sys.modules)}").get_train_spec()
+    args = spec.model_args["debugmodel"]
+    degrees = {
+        "--tp 2": {"tensor_parallel_degree": 2},
+        "--fsdp 2": {"data_parallel_shard_degree": 2},
+        "--ep 2": {"expert_parallel_degree": 2},
+    }
+    for other, settings in degrees.items():
+        job_config = JobConfig()
+        for name, value in settings.items():
+            setattr(job_config.parallelism, name, value)
+        if other == layout:
+            args.update_from_config(job_config)  # accepted
+        elif other == "--tp 2" and layout == "--fsdp 2":
+            with pytest.raises(ValueError):  # why TP is not suggested
+                args.update_from_config(job_config)
+
+
 def test_dry_run_writes_nothing(tmp_path):
     assert mytitan("new", "demo", "--defaults", cwd=tmp_path).exit_code == 0
     before = tree_hash(tmp_path)
