@@ -50,7 +50,13 @@ _MOE_KEYS = {
 _GLOBAL_EVERY = {"olmo3": 4, "gemma3_text": 6}
 # Model types that keep RoPE parameters per layer type (rope_parameters).
 _PER_TYPE_ROPE = ("olmo3", "gemma3_text")
-_ROPE_TYPES = {"default": "rope", "llama3": "rope_llama3", "yarn": "rope_yarn"}
+_ROPE_TYPES = {
+    "default": "rope",
+    "llama3": "rope_llama3",
+    "yarn": "rope_yarn",
+    "linear": "rope_linear",
+}
+_SCALED_ROPE_TYPES = ("llama3", "yarn", "linear")
 # "owner/name", as the Hub spells a model (checked only when no such path exists).
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 # YaRN keys that alter the scaling beyond factor / beta_fast / beta_slow.
@@ -174,7 +180,7 @@ def _per_type_rope(
     if sliding == full:
         return {**full, **local_base}, {}
     unscaled_full = {"rope_type": "default", "rope_theta": full["rope_theta"]}
-    if sliding == unscaled_full and full["rope_type"] in ("llama3", "yarn"):
+    if sliding == unscaled_full and full["rope_type"] in _SCALED_ROPE_TYPES:
         return {**full, "scaled_layers": "global", **local_base}, {}
     return full, {"rope_parameters": "different for sliding and full layers"}
 
@@ -213,6 +219,8 @@ def _rope(
         params["original_max_position_embeddings"] = original
         if not params.get("factor"):
             params["factor"] = longest / original
+    if kind == "linear" and not params.get("factor"):
+        unsupported["rope factor"] = params.get("factor")  # transformers needs one
     if kind == "yarn":
         # An attention_factor equal to YaRN's own (OLMo 3 writes it out) changes nothing.
         if params.get("attention_factor") is not None and math.isclose(
@@ -537,8 +545,9 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers["qk_norm_scope"] = "full" if model_type in _OLMO_TYPES else "head"
     if model_type in _MOE_KEYS:
         answers.update(_moe_answers(config, model_type))
-    if rope["rope_type"] in ("llama3", "yarn"):
+    if rope["rope_type"] in _SCALED_ROPE_TYPES:
         answers["rope_scaling_factor"] = float(rope["factor"])
+    if rope["rope_type"] in ("llama3", "yarn"):
         answers["rope_original_max_seq_len"] = int(
             rope["original_max_position_embeddings"]
         )

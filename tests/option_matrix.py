@@ -17,7 +17,7 @@ OPTIONS = {
     "head_dim": ["derived", "explicit"],
     "qk_norm": ["off", "head", "full"],
     "qkv_bias": [False, True],
-    "positional": ["rope", "rope_llama3", "rope_yarn", "none"],
+    "positional": ["rope", "rope_llama3", "rope_yarn", "rope_linear", "none"],
     # Share of each head that RoPE rotates (rope_fraction); none rotates nothing.
     "rope_share": ["whole", "half"],
     "norm": ["rmsnorm", "layernorm"],
@@ -114,7 +114,7 @@ def _scales_globally(combination: dict) -> bool:
     """Whether the RoPE can be scaled in the global layers only: it is scaled, and
     global layers interleave with local ones."""
     return (
-        combination["positional"] in ("rope_llama3", "rope_yarn")
+        combination["positional"] in SCALED_ROPE
         and combination["attention_window"] == "interleaved"
     )
 
@@ -148,8 +148,8 @@ def _make_valid(combination: dict, keep: set) -> None:
         _repair_global_rope(combination, keep, ("local_rope_base", "shared"), ROTARY)
 
 
-SCALED_ROPE = ("rope_yarn", "rope_llama3")
-ROTARY = ("rope", "rope_llama3", "rope_yarn")
+SCALED_ROPE = ("rope_yarn", "rope_llama3", "rope_linear")
+ROTARY = ("rope", *SCALED_ROPE)
 
 
 def _repair_global_rope(

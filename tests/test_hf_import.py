@@ -147,6 +147,16 @@ CHANGED_CONFIGS = {
             },
         },
     ),
+    # Gemma 3 4B's text layers: linear RoPE scaling in the global layers only.
+    "gemma3_global_linear": (
+        "gemma-3-1b-pt.json",
+        {"rope_scaling": {"rope_type": "linear", "factor": 8.0}},
+    ),
+    # Linear position interpolation in every layer.
+    "llama_linear": (
+        "llama-3.2-1b.json",
+        {"rope_scaling": {"rope_type": "linear", "factor": 4.0}},
+    ),
     # Gemma 3's bases: 10000 in the local layers, 1000000 in the global ones.
     "olmo3_local_base": (
         "olmo3-7b-defaults.json",
@@ -563,10 +573,15 @@ def test_answers_for_llama_rope_scaling():
             ["layer_types="],
         ),
         (
-            # Gemma 3 4B and up: linear RoPE scaling in the global layers.
+            # Dynamic NTK scaling, and linear scaling without its factor.
             "gemma-3-1b-pt.json",
-            {"rope_scaling": {"rope_type": "linear", "factor": 8.0}},
-            ["rope_type='linear'"],
+            {"rope_scaling": {"rope_type": "dynamic", "factor": 8.0}},
+            ["rope_type='dynamic'"],
+        ),
+        (
+            "llama-3.2-1b.json",
+            {"rope_scaling": {"rope_type": "linear"}},
+            ["rope factor=None"],
         ),
         (
             # Gemma 3 27B scales scores by 168 ** -0.5 with heads of 128; Gemma 2

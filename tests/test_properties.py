@@ -42,7 +42,7 @@ def valid_answers(draw):
         "qk_norm": draw(st.booleans()),
         "qkv_bias": draw(st.booleans()),
         "positional": draw(
-            st.sampled_from(["rope", "rope_llama3", "rope_yarn", "none"])
+            st.sampled_from(["rope", "rope_llama3", "rope_yarn", "rope_linear", "none"])
         ),
         "norm": draw(st.sampled_from(["rmsnorm", "layernorm"])),
         "ffn": draw(st.sampled_from(["swiglu", "geglu", "gelu"])),
