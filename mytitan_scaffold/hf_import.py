@@ -36,6 +36,8 @@ SUPPORTED_MODEL_TYPES = (
 _QK_NORM_TYPES = ("qwen3", "olmo2", "olmo3", "qwen3_moe", "dots1", "gemma3_text")
 # Post-norm blocks with qk-norm across heads.
 _OLMO_TYPES = ("olmo2", "olmo3")
+# Where the norms sit, for the model types whose blocks are not pre-norm.
+_NORM_PLACEMENTS = {"olmo2": "post", "olmo3": "post", "gemma3_text": "sandwich"}
 # Model types that rotate only part of each head, with transformers' default share.
 _PARTIAL_ROTARY_DEFAULTS = {"stablelm": 0.25}
 # Keys of the expert count, and of the expert hidden size, per MoE model type.
@@ -517,13 +519,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "max_seq_len": config["max_position_embeddings"],
         "sliding_window": window,
         "norm": "layernorm" if model_type == "stablelm" else "rmsnorm",
-        "norm_placement": (
-            "post"
-            if model_type in _OLMO_TYPES
-            else "sandwich"
-            if model_type == "gemma3_text"
-            else "pre"
-        ),
+        "norm_placement": _NORM_PLACEMENTS.get(model_type, "pre"),
         "norm_eps": float(
             config["layer_norm_eps"]
             if model_type == "stablelm"
