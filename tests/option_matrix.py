@@ -194,9 +194,9 @@ def possible_pairs() -> set:
     return pairs
 
 
-def _pairs(combination: dict) -> set:
-    items = sorted(combination.items())
-    return {(a, b) for a, b in itertools.combinations(items, 2)}
+def value_pairs(combination: dict) -> set:
+    """The pairs of (option, value) that `combination` holds, each sorted."""
+    return set(itertools.combinations(sorted(combination.items()), 2))
 
 
 def pairwise(seed: int = 0, candidates: int = 40) -> list[dict]:
@@ -215,11 +215,11 @@ def pairwise(seed: int = 0, candidates: int = 40) -> list[dict]:
             combination.update(dict(first))
             # Keep the seeded pair; change what it leaves free.
             _make_valid(combination, set(dict(first)))
-            gain = len(_pairs(combination) & uncovered)
+            gain = len(value_pairs(combination) & uncovered)
             if gain > best_gain:
                 best, best_gain = combination, gain
         chosen.append(best)
-        uncovered -= _pairs(best)
+        uncovered -= value_pairs(best)
     return chosen
 
 

@@ -26,7 +26,14 @@ from .conftest import (
     import_package,
     render_answers,
 )
-from .option_matrix import OPTIONS, answers, hf_class, options_hf_class_reads, valid
+from .option_matrix import (
+    OPTIONS,
+    answers,
+    hf_class,
+    options_hf_class_reads,
+    valid,
+    value_pairs,
+)
 
 OLMO3 = {"norm_placement": "post", "qk_norm": "full", "attention_window": "interleaved"}
 # Each class's recipes in the option matrix's terms, changed from its first values.
@@ -112,10 +119,6 @@ def test_one_option_away_exports_to_the_class_it_names(tmp_path, combination):
         assert_hf_config_reads_back(model_dir, spec, adapter, f"{alias}_back", tmp_path)
 
 
-def _pairs(combination: dict) -> set:
-    return set(itertools.combinations(sorted(combination.items()), 2))
-
-
 @functools.cache
 def _class_members() -> dict[str, list[dict]]:
     """Every valid combination that names a class, by class. The options the
@@ -140,14 +143,14 @@ def _beyond_neighbours(architecture: str) -> list[dict]:
     """Models of the class that, with the neighbours naming it, hold every pair
     of option values some model of the class holds (greedy, deterministic)."""
     members = _class_members()[architecture]
-    uncovered = set().union(*map(_pairs, members)) - set().union(
-        *(_pairs(c) for _, c in NEIGHBOURS if hf_class(c) == architecture)
+    uncovered = set().union(*map(value_pairs, members)) - set().union(
+        *(value_pairs(c) for _, c in NEIGHBOURS if hf_class(c) == architecture)
     )
     chosen = []
     while uncovered:
-        best = max(members, key=lambda c: len(_pairs(c) & uncovered))
+        best = max(members, key=lambda c: len(value_pairs(c) & uncovered))
         chosen.append(best)
-        uncovered -= _pairs(best)
+        uncovered -= value_pairs(best)
     return chosen
 
 

@@ -24,17 +24,14 @@ from .option_matrix import (
     pairwise,
     possible_pairs,
     valid,
+    value_pairs,
 )
 
 PAIRWISE = pairwise()
 
 
 def test_pairwise_set_covers_every_pair():
-    covered = {
-        tuple(sorted(pair))
-        for combination in PAIRWISE
-        for pair in itertools.combinations(combination.items(), 2)
-    }
+    covered = set().union(*map(value_pairs, PAIRWISE))
     assert possible_pairs() <= covered
     assert all(valid(combination) for combination in PAIRWISE)
     # MoE needs SwiGLU, a rotated share and NoPE layers need RoPE, scaling the
