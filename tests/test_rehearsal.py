@@ -358,7 +358,9 @@ def test_hf_checkpoint_round_trip_through_the_trainer(project, tmp_path):
     hf_model = transformers.AutoModelForCausalLM.from_pretrained(
         hf_dir, dtype=torch.float32, attn_implementation="eager"
     ).eval()
-    spec = import_package(project.model_dir, "hf_round_trip").get_train_spec()
+    # An alias per model: a second import of one alias returns the first package.
+    alias = f"hf_round_trip_{project.root.name}"
+    spec = import_package(project.model_dir, alias).get_train_spec()
     args = spec.model_args["debugmodel"]
     model = spec.model_cls(args).eval()
     adapter = spec.state_dict_adapter(args, None)

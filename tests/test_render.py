@@ -155,6 +155,7 @@ COUNTERPARTS = {
     "qwen3_moe_like": "Qwen3MoeForCausalLM",
     "dots1_like": "Dots1ForCausalLM",
     "stablelm_like": "StableLmForCausalLM",
+    "gemma_like": "Gemma3ForCausalLM",
 }
 
 
