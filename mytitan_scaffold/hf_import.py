@@ -262,10 +262,7 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     if model_type == "gemma3_text":
         # GeGLU with tanh GELU; scores scaled by head_dim ** -0.5; no soft caps.
         expect("hidden_activation", ("gelu_pytorch_tanh",))
-        head_dim = config.get("head_dim") or (
-            config["hidden_size"] // config["num_attention_heads"]
-        )
-        expect("query_pre_attn_scalar", (head_dim,))
+        expect("query_pre_attn_scalar", (_head_dim(config),))
         expect("attn_logit_softcapping", (None,))
         expect("final_logit_softcapping", (None,))
         expect("use_bidirectional_attention", (False, None))
@@ -305,6 +302,13 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         if "sliding_attention" in _layer_types(config, model_type):
             found["layer_types"] = "sliding layers (no MoE window in the template)"
     return found
+
+
+def _head_dim(config: dict[str, Any]) -> int:
+    """transformers' head size: the config's own, else hidden_size // heads."""
+    return (
+        config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
+    )
 
 
 def _window_size(config: dict[str, Any], model_type: str) -> int:
@@ -502,7 +506,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         )
 
     dim, heads = config["hidden_size"], config["num_attention_heads"]
-    head_dim = config.get("head_dim") or dim // heads
+    head_dim = _head_dim(config)
     window, global_every = window_pattern
     answers: dict[str, Any] = {
         "vocab_size": config["vocab_size"],
