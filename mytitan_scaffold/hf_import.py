@@ -31,13 +31,22 @@ SUPPORTED_MODEL_TYPES = (
     "dots1",
     "smollm3",
     "stablelm",
+    "gemma2",
     "gemma3_text",
 )
+# GeGLU blocks between sandwich norms, embeddings scaled by sqrt(dim), and
+# RMSNorms that scale by 1 + weight (the adapter's business).
+_GEMMA_TYPES = ("gemma2", "gemma3_text")
 _QK_NORM_TYPES = ("qwen3", "olmo2", "olmo3", "qwen3_moe", "dots1", "gemma3_text")
 # Post-norm blocks with qk-norm across heads.
 _OLMO_TYPES = ("olmo2", "olmo3")
 # Where the norms sit, for the model types whose blocks are not pre-norm.
-_NORM_PLACEMENTS = {"olmo2": "post", "olmo3": "post", "gemma3_text": "sandwich"}
+_NORM_PLACEMENTS = {
+    "olmo2": "post",
+    "olmo3": "post",
+    "gemma2": "sandwich",
+    "gemma3_text": "sandwich",
+}
 # Model types that rotate only part of each head, with transformers' default share.
 _PARTIAL_ROTARY_DEFAULTS = {"stablelm": 0.25}
 # Keys of the expert count, and of the expert hidden size, per MoE model type.
@@ -47,9 +56,9 @@ _MOE_KEYS = {
     "dots1": ("n_routed_experts", "moe_intermediate_size"),
 }
 # transformers' global-layer period without layer_types (the config classes
-# derive them; OLMo 3's period is no field, Gemma 3's an optional
+# derive them; OLMo 3's and Gemma 2's period is no field, Gemma 3's an optional
 # sliding_window_pattern).
-_GLOBAL_EVERY = {"olmo3": 4, "gemma3_text": 6}
+_GLOBAL_EVERY = {"olmo3": 4, "gemma2": 2, "gemma3_text": 6}
 # Model types that keep RoPE parameters per layer type (rope_parameters).
 _PER_TYPE_ROPE = ("olmo3", "gemma3_text")
 _ROPE_TYPES = {
@@ -259,13 +268,13 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         if value not in allowed:
             found[key] = value
 
-    if model_type == "gemma3_text":
-        # GeGLU with tanh GELU; scores scaled by head_dim ** -0.5; no soft caps.
+    if model_type in _GEMMA_TYPES:
+        # GeGLU with tanh GELU (the legacy hidden_act is not read), causal.
         expect("hidden_activation", ("gelu_pytorch_tanh",))
-        expect("query_pre_attn_scalar", (_head_dim(config),))
-        expect("attn_logit_softcapping", (None,))
-        expect("final_logit_softcapping", (None,))
         expect("use_bidirectional_attention", (False, None))
+        scalar = config["query_pre_attn_scalar"]
+        if not (isinstance(scalar, (int, float)) and scalar >= 1 and scalar % 1 == 0):
+            found["query_pre_attn_scalar"] = scalar  # attn_scale_dim is a size
     else:
         expect("hidden_act", ("silu",), "silu")
     expect("attention_dropout", (0, 0.0, None))
@@ -279,7 +288,7 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         expect("use_sliding_window", (False, None))
     if model_type == "qwen3_moe":
         expect("use_sliding_window", (False, None))
-    if model_type in ("qwen3", "olmo2", "olmo3", "qwen3_moe", "dots1", "gemma3_text"):
+    if model_type in ("qwen3", "olmo2", "olmo3", "qwen3_moe", "dots1", *_GEMMA_TYPES):
         expect("attention_bias", (False, None))
     if model_type == "stablelm":
         # Per-head LayerNorms (one weight per head), and attention beside the MLP.
@@ -420,6 +429,17 @@ def _nparams(answers: dict[str, Any]) -> int:
     return embeddings + layers * (attention + block_norms * norm) + feed_forward + norm
 
 
+def _gemma_score_answers(config: dict[str, Any], head_dim: int) -> dict[str, Any]:
+    """Gemma's attention scale and soft caps; a scale by head_dim, as SDPA's, is
+    left implicit so that the debug flavor's smaller heads keep it."""
+    scalar = int(config["query_pre_attn_scalar"])
+    return {
+        "attn_scale_dim": 0 if scalar == head_dim else scalar,
+        "attn_softcap": float(config["attn_logit_softcapping"] or 0.0),
+        "logit_softcap": float(config["final_logit_softcapping"] or 0.0),
+    }
+
+
 def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
     """Mixtral and Qwen3-MoE route with a softmax over the experts, no shared
     experts, and train with the Switch auxiliary loss; Dots1 routes with sigmoid
@@ -529,10 +549,10 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
             if model_type == "stablelm"
             else config["rms_norm_eps"]
         ),
-        "ffn": "geglu" if model_type == "gemma3_text" else "swiglu",
+        "ffn": "geglu" if model_type in _GEMMA_TYPES else "swiglu",
         "ffn_hidden_dim": config["intermediate_size"],
         "weight_tying": bool(config["tie_word_embeddings"]),
-        "embedding_scale": model_type == "gemma3_text",
+        "embedding_scale": model_type in _GEMMA_TYPES,
         "extra_flavors": {},
     }
     if rope["partial_rotary_factor"] != 1.0:
@@ -541,6 +561,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers["global_every"] = global_every
     if nope_every:
         answers["nope_every"] = nope_every
+    if model_type in _GEMMA_TYPES:
+        answers.update(_gemma_score_answers(config, head_dim))
     if answers["qk_norm"]:
         answers["qk_norm_scope"] = "full" if model_type in _OLMO_TYPES else "head"
     if model_type in _MOE_KEYS:

@@ -27,6 +27,9 @@ OPTIONS = {
     "weight_tying": [False, True],
     # Token embeddings scaled by sqrt(dim) (embedding_scale), as in Gemma.
     "embeddings": ["plain", "scaled"],
+    # Scores scaled by attn_scale_dim instead of head_dim, and Gemma 2's soft caps
+    # on the attention scores and the logits besides.
+    "attention_scores": ["plain", "scaled", "capped"],
     "attention_window": ["full", "all_local", "interleaved"],
     # Layers whose RoPE is scaled: global needs scaled RoPE and global layers.
     "rope_scaling_layers": ["all", "global"],
@@ -242,6 +245,11 @@ def answers(combination: dict, name: str) -> dict:
         "embedding_scale": combination["embeddings"] == "scaled",
         "extra_flavors": {},
     }
+    if combination["attention_scores"] != "plain":
+        result["attn_scale_dim"] = 96
+    if combination["attention_scores"] == "capped":
+        # Tight, so that they bite on the debug models' small scores and logits.
+        result.update(attn_softcap=0.1, logit_softcap=1.0)
     if combination["attention_window"] != "full":
         result["sliding_window"] = 1024
     if combination["attention_window"] == "interleaved":

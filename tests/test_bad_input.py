@@ -114,6 +114,18 @@ CASES = {
         ],
         "rope_local_theta must be 0 (rope_theta in every layer) or greater than 1",
     ),
+    "attention_scale_negative": (
+        ["new", "x", "--attn-scale-dim", "-1"],
+        "attn_scale_dim must be 0 (head_dim) or positive, got -1",
+    ),
+    "attention_cap_negative": (
+        ["new", "x", "--attn-softcap", "-50"],
+        "attn_softcap must be 0 (off) or positive, got -50.0",
+    ),
+    "logit_cap_negative": (
+        ["new", "x", "--logit-softcap", "-30"],
+        "logit_softcap must be 0 (off) or positive, got -30.0",
+    ),
     "nope_in_every_layer": (
         ["new", "x", "--nope-every", "1"],
         "nope_every must be 0 (RoPE in every layer) or at least 2, got 1",

@@ -56,6 +56,16 @@ RECIPES = [
     ("SmolLM3ForCausalLM", {"nope_layers": "every_2nd"}),
     ("StableLmForCausalLM", {"norm": "layernorm"}),
     (
+        "Gemma2ForCausalLM",
+        {
+            "norm_placement": "sandwich",
+            "ffn": "geglu",
+            "embeddings": "scaled",
+            "attention_window": "interleaved",
+            "attention_scores": "capped",
+        },
+    ),
+    (
         "Gemma3ForCausalLM",
         {
             "norm_placement": "sandwich",

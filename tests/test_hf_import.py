@@ -54,6 +54,12 @@ def test_main_flavor_has_the_hf_models_parameters(tmp_path, config_name):
     assert args.get_nparams_and_flops(model, 2048)[0] == theirs
 
 
+def _hf_head_dim(config: dict) -> int:
+    return (
+        config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
+    )
+
+
 def _tiny(config: dict) -> dict:
     """The same architecture at toy sizes (RoPE settings, tying, biases kept)."""
     heads, kv = (
@@ -83,14 +89,22 @@ def _tiny(config: dict) -> dict:
         "mistral",
         "mixtral",
         "olmo3",
+        "gemma2",
         "gemma3_text",
     ):
         tiny["sliding_window"] = 8  # shorter than the test's 24 tokens
     if "sliding_window_pattern" in config:
         tiny["sliding_window_pattern"] = 2  # a local layer, then a global one
     if "query_pre_attn_scalar" in config:
-        # Gemma scales scores by head_dim ** -0.5 (the scalar is its head size).
-        tiny["query_pre_attn_scalar"] = tiny["head_dim"]
+        # Gemma scales scores by query_pre_attn_scalar ** -0.5: its head size, or
+        # (Gemma 2 27B) another.
+        own = config["query_pre_attn_scalar"] != _hf_head_dim(config)
+        tiny["query_pre_attn_scalar"] = tiny["head_dim"] + (8 if own else 0)
+    # Caps that bite on a small random model's scores and logits.
+    if config.get("attn_logit_softcapping"):
+        tiny["attn_logit_softcapping"] = 0.05
+    if config.get("final_logit_softcapping"):
+        tiny["final_logit_softcapping"] = 0.5
     if "layer_types" in config:
         # Each kind of layer the model has, in the toy's two layers (local first).
         kinds = sorted(set(config["layer_types"]), reverse=True)
@@ -357,6 +371,21 @@ def test_answers_for_gemma3(tmp_path):
     assert answers_from_hf_config(path) == answers
 
 
+@pytest.mark.parametrize(
+    "config_name, scale_dim, flavor",
+    # 2B scales its scores by its heads' size, 256; 27B by 144, with heads of 128.
+    [("gemma-2-2b.json", 0, "2.6B"), ("gemma-2-27b.json", 144, "27B")],
+)
+def test_answers_for_gemma2(config_name, scale_dim, flavor):
+    answers = answers_from_hf_config(CONFIGS / config_name)
+    assert (answers["norm_placement"], answers["ffn"]) == ("sandwich", "geglu")
+    assert answers["embedding_scale"] and answers["weight_tying"]
+    assert not answers["qk_norm"]
+    assert (answers["sliding_window"], answers["global_every"]) == (4096, 2)
+    assert (answers["attn_softcap"], answers["logit_softcap"]) == (50.0, 30.0)
+    assert (answers["attn_scale_dim"], answers["flavor_name"]) == (scale_dim, flavor)
+
+
 def test_answers_for_smollm3():
     answers = answers_from_hf_config(CONFIGS / "smollm3-3b.json")
     assert answers["nope_every"] == 4  # layers 4, 8, ... attend without RoPE
@@ -584,21 +613,23 @@ def test_answers_for_llama_rope_scaling():
             ["rope factor=None"],
         ),
         (
-            # Gemma 3 27B scales scores by 168 ** -0.5 with heads of 128; Gemma 2
-            # caps its logits.
+            # A scale by no size; another activation; attention both ways.
             "gemma-3-1b-pt.json",
             {
-                "query_pre_attn_scalar": 168,
-                "attn_logit_softcapping": 50.0,
-                "final_logit_softcapping": 30.0,
+                "query_pre_attn_scalar": 168.5,
                 "hidden_activation": "gelu",
+                "use_bidirectional_attention": True,
             },
             [
-                "query_pre_attn_scalar=168",
-                "attn_logit_softcapping=50.0",
-                "final_logit_softcapping=30.0",
+                "query_pre_attn_scalar=168.5",
                 "hidden_activation='gelu'",
+                "use_bidirectional_attention=True",
             ],
+        ),
+        (
+            "gemma-2-2b.json",
+            {"query_pre_attn_scalar": None, "attention_bias": True},
+            ["query_pre_attn_scalar=None", "attention_bias=True"],
         ),
         (
             # Scaled RoPE in the local layers only.

@@ -33,7 +33,8 @@ STEPS = 4
 
 # The default recipe (GQA, Llama 3 RoPE, SwiGLU, RMSNorm) and one that takes the
 # other TP-relevant branches: tied embeddings, qk-norm, qkv bias, LayerNorm, sandwich
-# norms (pre- and post-sublayer), plus YaRN on half of each head, NoPE layers and GeGLU.
+# norms (pre- and post-sublayer), plus YaRN on half of each head, NoPE layers, GeGLU,
+# and scores scaled by another size than the heads' (through CP's ring attention too).
 MODELS = {
     "default": {},
     "tied_qknorm_bias_layernorm": {
@@ -47,12 +48,14 @@ MODELS = {
         "rope_fraction": 0.5,
         # Every second layer without RoPE (NoPE), as SmolLM3 does every fourth.
         "nope_every": 2,
+        "attn_scale_dim": 24,
     },
     # Gemma 3's recipe: local (64-position window, shorter than the 128-token
     # rehearsal sequence) and global layers alternate; only the global ones scale
     # RoPE, and the local ones rotate with a base of their own, so each kind takes
     # its half of the freqs_cis buffer; sandwich norms, qk-norm per head, GeGLU, and
-    # embeddings scaled by sqrt(dim).
+    # embeddings scaled by sqrt(dim). Plus Gemma 2's soft caps, tighter than its 50
+    # and 30 so that they bite on the tiny model (TP caps sharded logits).
     "sliding_window": {
         "sliding_window": 64,
         "global_every": 2,
@@ -62,6 +65,8 @@ MODELS = {
         "qk_norm": True,
         "ffn": "geglu",
         "embedding_scale": True,
+        "attn_softcap": 5.0,
+        "logit_softcap": 10.0,
     },
 }
 LAYOUTS = {

@@ -156,6 +156,7 @@ COUNTERPARTS = {
     "dots1_like": "Dots1ForCausalLM",
     "stablelm_like": "StableLmForCausalLM",
     "gemma_like": "Gemma3ForCausalLM",
+    "gemma2_like": "Gemma2ForCausalLM",
 }
 
 

@@ -14,8 +14,9 @@ dense first block, unnormalized top-k), dots1_like (Dots1: sigmoid routing withi
 the best expert groups, shared experts, routing biases), stablelm_like (StableLM:
 LayerNorm, RoPE on a quarter of each head, qkv bias), gemma_like (Gemma 3: sandwich
 norms, GeGLU, scaled embeddings, every sixth layer global, the local layers with a
-RoPE base of their own). deepseek_like_moe takes the
-other MoE branches, and partial RoPE with YaRN.
+RoPE base of their own), gemma2_like (Gemma 2 27B: local and global layers
+alternating, scores scaled by dim // n_heads and soft-capped, logits soft-capped).
+deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
 VARIANTS = {
@@ -90,6 +91,19 @@ VARIANTS = {
         "positional": "rope",
         "rope_theta": 1e6,
         "rope_local_theta": 1e4,
+    },
+    "gemma2_like": {
+        "sliding_window": 4096,
+        "global_every": 2,
+        "norm_placement": "sandwich",
+        "ffn": "geglu",
+        "embedding_scale": True,
+        "weight_tying": True,
+        "positional": "rope",
+        "rope_theta": 1e4,
+        "attn_scale_dim": 144,
+        "attn_softcap": 50.0,
+        "logit_softcap": 30.0,
     },
     "short_llama3_tied": {"model_name": "x", "qk_norm": True, "weight_tying": True},
     "short_yarn_bias": {
