@@ -272,6 +272,10 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         # GeGLU with tanh GELU (the legacy hidden_act is not read), causal.
         expect("hidden_activation", ("gelu_pytorch_tanh",))
         expect("use_bidirectional_attention", (False, None))
+        if model_type == "gemma3_text":
+            # transformers' Gemma 3 stores this cap but does not apply it (5.24):
+            # a model that reads it would depend on the version.
+            expect("attn_logit_softcapping", (None,))
         scalar = config["query_pre_attn_scalar"]
         if not (isinstance(scalar, (int, float)) and scalar >= 1 and scalar % 1 == 0):
             found["query_pre_attn_scalar"] = scalar  # attn_scale_dim is a size

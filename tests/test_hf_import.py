@@ -613,17 +613,20 @@ def test_answers_for_llama_rope_scaling():
             ["rope factor=None"],
         ),
         (
-            # A scale by no size; another activation; attention both ways.
+            # A scale by no size; another activation; attention both ways; a cap
+            # on the scores, which transformers' Gemma 3 ignores.
             "gemma-3-1b-pt.json",
             {
                 "query_pre_attn_scalar": 168.5,
                 "hidden_activation": "gelu",
                 "use_bidirectional_attention": True,
+                "attn_logit_softcapping": 50.0,
             },
             [
                 "query_pre_attn_scalar=168.5",
                 "hidden_activation='gelu'",
                 "use_bidirectional_attention=True",
+                "attn_logit_softcapping=50.0",
             ],
         ),
         (

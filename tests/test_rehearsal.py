@@ -54,8 +54,8 @@ MODELS = {
     # rehearsal sequence) and global layers alternate; only the global ones scale
     # RoPE, and the local ones rotate with a base of their own, so each kind takes
     # its half of the freqs_cis buffer; sandwich norms, qk-norm per head, GeGLU, and
-    # embeddings scaled by sqrt(dim). Plus Gemma 2's soft caps, tighter than its 50
-    # and 30 so that they bite on the tiny model (TP caps sharded logits).
+    # embeddings scaled by sqrt(dim). Plus a logit soft cap, tighter than Gemma 2's
+    # 30 so that it bites on the tiny model (TP caps vocabulary-sharded logits).
     "sliding_window": {
         "sliding_window": 64,
         "global_every": 2,
@@ -65,6 +65,20 @@ MODELS = {
         "qk_norm": True,
         "ffn": "geglu",
         "embedding_scale": True,
+        "logit_softcap": 10.0,
+    },
+    # Gemma 2's recipe (untied, so that PP splits it): scores scaled by another size
+    # than the heads' and soft-capped, outside SDPA, and so are the logits; caps
+    # tighter than its 50 and 30, so that they bite on the tiny model.
+    "gemma2": {
+        "sliding_window": 64,
+        "global_every": 2,
+        "norm_placement": "sandwich",
+        "ffn": "geglu",
+        "embedding_scale": True,
+        "positional": "rope",
+        "rope_theta": 10000.0,
+        "attn_scale_dim": 24,
         "attn_softcap": 5.0,
         "logit_softcap": 10.0,
     },
@@ -342,12 +356,15 @@ def test_a_crash_after_every_rank_finished_keeps_the_results(project, crash):
     project.assert_matches_baseline(name, losses)
 
 
-@pytest.mark.parametrize("project", ["default", "sliding_window"], indirect=True)
+@pytest.mark.parametrize(
+    "project", ["default", "sliding_window", "gemma2"], indirect=True
+)
 def test_hf_checkpoint_round_trip_through_the_trainer(project, tmp_path):
     """torchtitan saves the seed in HF format through the adapter; transformers
     loads it (with `mytitan hf-config`) to the same logits, and training from that
     HF folder (`initial_load_in_hf`) repeats the baseline losses. The second model
-    is Gemma 3's (norm weights offset by one, RoPE per layer type)."""
+    is Gemma 3's (norm weights offset by one, RoPE per layer type), the third
+    Gemma 2's (soft caps)."""
     import safetensors.torch
     import transformers
 

@@ -214,6 +214,11 @@ def test_generated_tests_pass(variants_project, rendered_variants):
         ("mistral_like", {"context_parallel_degree": 2}, "Sliding-window attention"),
         ("deepseek_like_moe", {"expert_parallel_degree": 8}, "must divide the 12"),
         (
+            "softcapped",
+            {"context_parallel_degree": 2},
+            "Soft-capped attention computes its scores outside SDPA",
+        ),
+        (
             "mixtral_like",
             {"expert_parallel_degree": 2, "tensor_parallel_degree": 2},
             "needs expert_tensor_parallel_degree = tensor_parallel_degree",
