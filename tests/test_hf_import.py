@@ -11,7 +11,7 @@ import transformers
 import yaml
 from safetensors.torch import load_file
 
-from mytitan_scaffold.hf_import import _flavor_name, answers_from_hf_config
+from mytitan_scaffold.hf_import import _flavor_name, _head_dim, answers_from_hf_config
 
 from .conftest import assert_hf_config_reads_back, import_package
 from .test_cli import mytitan, tree_hash
@@ -54,12 +54,6 @@ def test_main_flavor_has_the_hf_models_parameters(tmp_path, config_name):
     assert args.get_nparams_and_flops(model, 2048)[0] == theirs
 
 
-def _hf_head_dim(config: dict) -> int:
-    return (
-        config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
-    )
-
-
 def _tiny(config: dict) -> dict:
     """The same architecture at toy sizes (RoPE settings, tying, biases kept)."""
     heads, kv = (
@@ -98,7 +92,7 @@ def _tiny(config: dict) -> dict:
     if "query_pre_attn_scalar" in config:
         # Gemma scales scores by query_pre_attn_scalar ** -0.5: its head size, or
         # (Gemma 2 27B) another.
-        own = config["query_pre_attn_scalar"] != _hf_head_dim(config)
+        own = config["query_pre_attn_scalar"] != _head_dim(config)
         tiny["query_pre_attn_scalar"] = tiny["head_dim"] + (8 if own else 0)
     # Caps that bite on a small random model's scores and logits.
     if config.get("attn_logit_softcapping"):
