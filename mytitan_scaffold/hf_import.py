@@ -295,9 +295,8 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     if model_type in ("qwen3", "olmo2", "olmo3", "qwen3_moe", "dots1", *_GEMMA_TYPES):
         expect("attention_bias", (False, None))
     if model_type == "stablelm":
-        # Per-head LayerNorms (one weight per head), and attention beside the MLP.
+        # Per-head LayerNorms (one weight per head).
         expect("qk_layernorm", (False, None))
-        expect("use_parallel_residual", (False, None))
         expect("hidden_dropout", (0, 0.0, None))
     if model_type == "mixtral":
         # Noise on the router's input during training: not in the template.
@@ -315,6 +314,12 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         if "sliding_attention" in _layer_types(config, model_type):
             found["layer_types"] = "sliding layers (no MoE window in the template)"
     return found
+
+
+def _norm_placement(config: dict[str, Any], model_type: str) -> str:
+    if model_type == "stablelm" and config.get("use_parallel_residual"):
+        return "parallel"  # one norm, attention and MLP side by side
+    return _NORM_PLACEMENTS.get(model_type, "pre")
 
 
 def _head_dim(config: dict[str, Any]) -> int:
@@ -429,7 +434,7 @@ def _nparams(answers: dict[str, Any]) -> int:
         feed_forward += moe_layers * (dim * experts + all_experts * expert)
     embeddings = answers["vocab_size"] * dim * (1 if answers["weight_tying"] else 2)
     norm = dim * (2 if answers["norm"] == "layernorm" else 1)  # LayerNorm's bias
-    block_norms = 4 if answers["norm_placement"] == "sandwich" else 2
+    block_norms = {"sandwich": 4, "parallel": 1}.get(answers["norm_placement"], 2)
     return embeddings + layers * (attention + block_norms * norm) + feed_forward + norm
 
 
@@ -547,7 +552,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "max_seq_len": config["max_position_embeddings"],
         "sliding_window": window,
         "norm": "layernorm" if model_type == "stablelm" else "rmsnorm",
-        "norm_placement": _NORM_PLACEMENTS.get(model_type, "pre"),
+        "norm_placement": _norm_placement(config, model_type),
         "norm_eps": float(
             config["layer_norm_eps"]
             if model_type == "stablelm"

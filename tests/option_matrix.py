@@ -21,7 +21,7 @@ OPTIONS = {
     # Share of each head that RoPE rotates (rope_fraction); none rotates nothing.
     "rope_share": ["whole", "half"],
     "norm": ["rmsnorm", "layernorm"],
-    "norm_placement": ["pre", "post", "sandwich"],
+    "norm_placement": ["pre", "post", "sandwich", "parallel"],
     "ffn": ["swiglu", "geglu", "gelu"],
     "ffn_size": ["rule", "explicit"],
     "weight_tying": [False, True],

@@ -133,6 +133,8 @@ CHANGED_CONFIGS = {
         "stablelm-3b-4e1t.json",
         {"partial_rotary_factor": 0.5, "use_qkv_bias": True},
     ),
+    # Attention and MLP side by side, from one LayerNorm.
+    "stablelm_parallel": ("stablelm-3b-4e1t.json", {"use_parallel_residual": True}),
     "qwen2_all_local": (
         "qwen2.5-0.5b.json",
         {"use_sliding_window": True, "sliding_window": 8, "max_window_layers": 0},
@@ -585,10 +587,10 @@ def test_answers_for_llama_rope_scaling():
             ["partial_rotary_factor=0.5"],
         ),
         (
-            # StableLM's per-head query/key LayerNorms, and its parallel blocks.
+            # StableLM's per-head query/key LayerNorms.
             "stablelm-3b-4e1t.json",
-            {"qk_layernorm": True, "use_parallel_residual": True},
-            ["qk_layernorm=True", "use_parallel_residual=True"],
+            {"qk_layernorm": True, "hidden_dropout": 0.1},
+            ["qk_layernorm=True", "hidden_dropout=0.1"],
         ),
         (
             "dots.llm1-base.json",

@@ -32,13 +32,14 @@ pytestmark = pytest.mark.slow
 STEPS = 4
 
 # The default recipe (GQA, Llama 3 RoPE, SwiGLU, RMSNorm) and one that takes the
-# other TP-relevant branches: tied embeddings, qk-norm, qkv bias, LayerNorm, sandwich
-# norms (pre- and post-sublayer), plus YaRN on half of each head, NoPE layers, GeGLU,
-# and scores scaled by another size than the heads' (through CP's ring attention too).
+# other TP-relevant branches: tied embeddings, qk-norm, qkv bias, LayerNorm, parallel
+# blocks (one norm feeding attention and feed-forward), plus YaRN on half of each
+# head, NoPE layers, GeGLU, and scores scaled by another size than the heads'
+# (through CP's ring attention too). The Gemma models below take sandwich norms.
 MODELS = {
     "default": {},
     "tied_qknorm_bias_layernorm": {
-        "norm_placement": "sandwich",
+        "norm_placement": "parallel",
         "qk_norm": True,
         "qkv_bias": True,
         "weight_tying": True,

@@ -105,8 +105,13 @@ VARIANTS = {
         "attn_softcap": 50.0,
         "logit_softcap": 30.0,
     },
-    # Soft caps on full causal attention: no transformers class has them.
-    "softcapped": {"attn_softcap": 30.0, "logit_softcap": 20.0},
+    # Soft caps on full causal attention, in parallel blocks: no transformers class
+    # has them.
+    "softcapped": {
+        "attn_softcap": 30.0,
+        "logit_softcap": 20.0,
+        "norm_placement": "parallel",
+    },
     "short_llama3_tied": {"model_name": "x", "qk_norm": True, "weight_tying": True},
     "short_yarn_bias": {
         "model_name": "y",
