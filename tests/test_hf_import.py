@@ -271,6 +271,39 @@ def test_tiny_version_matches_transformers(tmp_path, config_name):
     assert diff <= 1e-4
 
 
+@pytest.mark.parametrize("config_name", ["gemma-2-2b.json", "gemma-3-1b-pt.json"])
+def test_gemma_embeddings_enter_the_first_block_as_in_transformers_in_bf16(
+    tmp_path, config_name
+):
+    """Gemma rounds its embedding multiplier sqrt(dim) to the activations' dtype
+    (sqrt(48) = 6.928 is 6.9375 in bf16): the first block's bf16 input is
+    transformers', bit for bit."""
+    tiny = {**_tiny(json.loads((CONFIGS / config_name).read_text())), "hidden_size": 48}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(tiny))
+    spec, answers = _render(tmp_path, path, "tiny")
+    model = spec.model_cls(spec.model_args[answers["flavor_name"]])
+    hf_model = _hf_model(tiny)
+    with torch.no_grad():
+        model.tok_embeddings.weight.copy_(hf_model.model.embed_tokens.weight)
+    inputs = {}
+
+    def keep(name):
+        def hook(module, args, kwargs):
+            inputs[name] = args[0] if args else kwargs["hidden_states"]
+
+        return hook
+
+    model.layers["0"].register_forward_pre_hook(keep("ours"), with_kwargs=True)
+    hf_model.model.layers[0].register_forward_pre_hook(keep("theirs"), with_kwargs=True)
+    tokens = torch.randint(0, tiny["vocab_size"], (2, 24))
+    with torch.no_grad():
+        model.to(torch.bfloat16)(tokens)
+        hf_model.to(torch.bfloat16).eval()(tokens)
+    assert inputs["ours"].dtype == torch.bfloat16
+    assert torch.equal(inputs["ours"], inputs["theirs"])
+
+
 def test_a_model_folder_or_a_cached_hub_model_gives_its_config(tmp_path, monkeypatch):
     expected = answers_from_hf_config(CONFIGS / "qwen3-0.6b.json")
     folder = tmp_path / "Qwen3-0.6B"
