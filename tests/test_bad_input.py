@@ -126,6 +126,10 @@ CASES = {
         ["new", "x", "--logit-softcap", "-30"],
         "logit_softcap must be 0 (off) or positive, got -30.0",
     ),
+    "fused_projections_with_moe": (
+        ["new", "x", "--moe", "--moe-experts", "4", "--hf-fused-projections"],
+        "hf_fused_projections is Phi-3's layout for dense models",
+    ),
     "nope_in_every_layer": (
         ["new", "x", "--nope-every", "1"],
         "nope_every must be 0 (RoPE in every layer) or at least 2, got 1",

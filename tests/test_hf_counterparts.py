@@ -55,6 +55,7 @@ RECIPES = [
     ("Dots1ForCausalLM", {"moe": "sigmoid_bias_shared_groups", "qk_norm": "head"}),
     ("SmolLM3ForCausalLM", {"nope_layers": "every_2nd"}),
     ("StableLmForCausalLM", {"norm": "layernorm"}),
+    ("Phi3ForCausalLM", {"hf_weights": "fused"}),
     (
         "Gemma2ForCausalLM",
         {

@@ -34,7 +34,7 @@ def test_pairwise_set_covers_every_pair():
     covered = set().union(*map(value_pairs, PAIRWISE))
     assert possible_pairs() <= covered
     assert all(valid(combination) for combination in PAIRWISE)
-    # MoE needs SwiGLU, a rotated share and NoPE layers need RoPE, scaling the
+    # MoE needs SwiGLU and separate HF weights, a rotated share and NoPE layers need RoPE, scaling the
     # global layers only needs scaled RoPE and global layers, and a local RoPE base
     # needs RoPE and global layers: the only pairs no valid combination can hold.
     impossible = {
@@ -47,7 +47,9 @@ def test_pairwise_set_covers_every_pair():
         (("ffn", ffn), ("moe", moe))
         for ffn in ("geglu", "gelu")
         for moe in OPTIONS["moe"][1:]
-    } | {(("positional", "none"), ("rope_share", "half"))} | {
+    } | {(("hf_weights", "fused"), ("moe", moe)) for moe in OPTIONS["moe"][1:]} | {
+        (("positional", "none"), ("rope_share", "half"))
+    } | {
         (("nope_layers", "every_2nd"), ("positional", "none"))
     } | {
         (("positional", positional), ("rope_scaling_layers", "global"))
@@ -73,6 +75,12 @@ def _check(tmp_path, combination, alias):
     else:
         assert_hf_class_gives_equal_logits(spec, adapter, model_dir)
     model = debug_model(spec)
+    # The adapter's names (and fused matrices) convert back to the same weights.
+    hf_adapter = spec.state_dict_adapter(spec.model_args["debugmodel"], None)
+    weights = model.state_dict()
+    back = hf_adapter.from_hf(hf_adapter.to_hf(weights))
+    assert back.keys() == weights.keys(), combination
+    assert all(torch.equal(back[key], weights[key]) for key in weights), combination
     tokens = torch.randint(0, spec.model_args["debugmodel"].vocab_size, (2, 16))
     model(tokens).float().logsumexp(-1).mean().backward()
     assert all(p.grad is not None for p in model.parameters()), combination

@@ -35,7 +35,8 @@ STEPS = 4
 # other TP-relevant branches: tied embeddings, qk-norm, qkv bias, LayerNorm, parallel
 # blocks (one norm feeding attention and feed-forward), plus YaRN on half of each
 # head, NoPE layers, GeGLU, and scores scaled by another size than the heads'
-# (through CP's ring attention too). The Gemma models below take sandwich norms.
+# (through CP's ring attention too), with HF weights stacked as Phi-3 stacks them
+# (q/k/v and their biases, gate/up). The Gemma models below take sandwich norms.
 MODELS = {
     "default": {},
     "tied_qknorm_bias_layernorm": {
@@ -50,6 +51,7 @@ MODELS = {
         # Every second layer without RoPE (NoPE), as SmolLM3 does every fourth.
         "nope_every": 2,
         "attn_scale_dim": 24,
+        "hf_fused_projections": True,
     },
     # Gemma 3's recipe: local (64-position window, shorter than the 128-token
     # rehearsal sequence) and global layers alternate; only the global ones scale
@@ -129,6 +131,12 @@ class Project:
                 (ensure_assets() / "tokenizer" / name).read_bytes()
             )
         return hf_dir
+
+    def hf_seed(self):
+        """The seed exported once as an HF folder (`export_hf_seed`)."""
+        if not hasattr(self, "_hf_seed"):
+            self._hf_seed = self.export_hf_seed(self.root / "hf-seed")
+        return self._hf_seed
 
     def export_hf_seed_weights(self, layout, name):
         """The seed's weights, saved in HF format by a run in `layout` (so the
@@ -401,17 +409,23 @@ def test_hf_checkpoint_round_trip_through_the_trainer(project, tmp_path):
         Layout(),
         "from-hf",
         seed_checkpoint=None,
-        extra_args=[
-            "--checkpoint.enable",
-            "--checkpoint.initial_load_in_hf",
-            "--checkpoint.load_only",
-            "--checkpoint.folder",
-            str(tmp_path / "unused"),
-            "--model.hf_assets_path",
-            str(hf_dir),
-        ],
+        extra_args=hf_import_args(hf_dir, tmp_path / "unused"),
     )
     assert max_diff(project.baseline, losses) <= TOLERANCE
+
+
+def hf_import_args(hf_dir, folder):
+    """Trainer flags that start from the HF weights in `hf_dir` (`folder`, the
+    checkpoint folder, stays empty)."""
+    return [
+        "--checkpoint.enable",
+        "--checkpoint.initial_load_in_hf",
+        "--checkpoint.load_only",
+        "--checkpoint.folder",
+        str(folder),
+        "--model.hf_assets_path",
+        str(hf_dir),
+    ]
 
 
 # The model with RoPE on half of each head, whose adapter reorders part of each
@@ -425,3 +439,17 @@ def test_hf_export_from_sharded_weights_equals_one_process(project):
         assert weights.keys() == expected.keys(), name
         for key, value in expected.items():
             torch.testing.assert_close(weights[key], value, atol=0, rtol=0)
+
+
+# The model whose adapter stacks q/k/v and gate/up (Phi-3's layout): loading splits
+# those matrices again, into weights the layout shards.
+@pytest.mark.parametrize("project", ["tied_qknorm_bias_layernorm"], indirect=True)
+@pytest.mark.parametrize("layout", ["TP2", "FSDP2"])
+def test_hf_import_into_sharded_weights_equals_one_process(project, layout, tmp_path):
+    losses = project.run(
+        LAYOUTS[layout],
+        f"from-hf-{layout}",
+        seed_checkpoint=None,
+        extra_args=hf_import_args(project.hf_seed(), tmp_path / "unused"),
+    )
+    project.assert_matches_baseline(f"from-hf-{layout}", losses)

@@ -157,6 +157,7 @@ COUNTERPARTS = {
     "stablelm_like": "StableLmForCausalLM",
     "gemma_like": "Gemma3ForCausalLM",
     "gemma2_like": "Gemma2ForCausalLM",
+    "phi3_like": "Phi3ForCausalLM",
 }
 
 

@@ -15,7 +15,9 @@ the best expert groups, shared experts, routing biases), stablelm_like (StableLM
 LayerNorm, RoPE on a quarter of each head, qkv bias), gemma_like (Gemma 3: sandwich
 norms, GeGLU, scaled embeddings, every sixth layer global, the local layers with a
 RoPE base of their own), gemma2_like (Gemma 2 27B: local and global layers
-alternating, scores scaled by dim // n_heads and soft-capped, logits soft-capped).
+alternating, scores scaled by dim // n_heads and soft-capped, logits soft-capped),
+phi3_like (Phi-4-mini without LongRoPE: RoPE on three quarters of each head, tied
+embeddings, a window, HF weights with q/k/v and gate/up stacked).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -104,6 +106,17 @@ VARIANTS = {
         "attn_scale_dim": 144,
         "attn_softcap": 50.0,
         "logit_softcap": 30.0,
+    },
+    "phi3_like": {
+        "n_heads": 24,
+        "n_kv_heads": 8,
+        "dim": 3072,
+        "positional": "rope",
+        "rope_fraction": 0.75,
+        "weight_tying": True,
+        "sliding_window": 262144,
+        "max_seq_len": 131072,
+        "hf_fused_projections": True,
     },
     # Soft caps on full causal attention, in parallel blocks: no transformers class
     # has them.
