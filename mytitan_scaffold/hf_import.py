@@ -33,6 +33,7 @@ SUPPORTED_MODEL_TYPES = (
     "stablelm",
     "gemma2",
     "gemma3_text",
+    "phi3",
 )
 # GeGLU blocks between sandwich norms, embeddings scaled by sqrt(dim), and
 # RMSNorms that scale by 1 + weight (the adapter's business).
@@ -47,8 +48,8 @@ _NORM_PLACEMENTS = {
     "gemma2": "sandwich",
     "gemma3_text": "sandwich",
 }
-# Model types that rotate only part of each head, with transformers' default share.
-_PARTIAL_ROTARY_DEFAULTS = {"stablelm": 0.25}
+# Model types that may rotate only part of each head, with transformers' default share.
+_PARTIAL_ROTARY_DEFAULTS = {"stablelm": 0.25, "phi3": 1.0}
 # Keys of the expert count, and of the expert hidden size, per MoE model type.
 _MOE_KEYS = {
     "mixtral": ("num_local_experts", "intermediate_size"),
@@ -216,7 +217,11 @@ def _rope(
         params["rope_theta"] = config.get("rope_theta", _default_theta(model_type))
     kind = _rope_type(params)
     unsupported = {}
-    if kind not in _ROPE_TYPES:
+    if model_type == "phi3" and kind != "default":
+        # transformers' Phi-3 reads only LongRoPE ("su" and "yarn" are its old names).
+        kind = "longrope" if kind in ("su", "yarn") else kind
+        unsupported["rope_type"] = kind
+    elif kind not in _ROPE_TYPES:
         unsupported["rope_type"] = kind
     if kind in ("llama3", "yarn"):
         # transformers' defaults: the pretraining length is the config's own
@@ -298,6 +303,9 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         # Per-head LayerNorms (one weight per head).
         expect("qk_layernorm", (False, None))
         expect("hidden_dropout", (0, 0.0, None))
+    if model_type == "phi3":
+        expect("resid_pdrop", (0, 0.0, None))
+        expect("embd_pdrop", (0, 0.0, None))
     if model_type == "mixtral":
         # Noise on the router's input during training: not in the template.
         expect("router_jitter_noise", (0, 0.0, None))
@@ -576,6 +584,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers["qk_norm_scope"] = "full" if model_type in _OLMO_TYPES else "head"
     if model_type in _MOE_KEYS:
         answers.update(_moe_answers(config, model_type))
+    if model_type == "phi3":
+        answers["hf_fused_projections"] = True  # qkv_proj and gate_up_proj
     if rope["rope_type"] in _SCALED_ROPE_TYPES:
         answers["rope_scaling_factor"] = float(rope["factor"])
     if rope["rope_type"] in ("llama3", "yarn"):

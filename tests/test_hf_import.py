@@ -85,6 +85,7 @@ def _tiny(config: dict) -> dict:
         "olmo3",
         "gemma2",
         "gemma3_text",
+        "phi3",
     ):
         tiny["sliding_window"] = 8  # shorter than the test's 24 tokens
     if "sliding_window_pattern" in config:
@@ -124,8 +125,20 @@ def _tiny(config: dict) -> dict:
 # What the shipped configs do not show: Qwen's sliding windows (local everywhere, or
 # every second layer global), Ministral's global layers, OLMo 3's global layers and
 # per-kind RoPE settings, Dots1 routing within the best of its expert groups,
-# StableLM's other rotary share and qkv bias, and SmolLM3's NoPE interval alone.
+# StableLM's other rotary share and qkv bias, SmolLM3's NoPE interval alone, and
+# Phi-4-mini's shape.
 CHANGED_CONFIGS = {
+    # Phi-4-mini without its LongRoPE: GQA, three quarters of each head rotated,
+    # tied embeddings, a window longer than the test's tokens.
+    "phi4_mini_without_longrope": (
+        "phi-3-mini-4k-instruct.json",
+        {
+            "num_key_value_heads": 2,
+            "partial_rotary_factor": 0.75,
+            "tie_word_embeddings": True,
+            "sliding_window": 262144,
+        },
+    ),
     # The toy sizes give 4 experts: the best group's 2 experts against the best 2.
     "dots1_node_limited": ("dots.llm1-base.json", {"n_group": 2, "topk_group": 1}),
     # Half of each head rotated, and biases on q, k and v.
@@ -574,6 +587,23 @@ def test_answers_for_stablelm(tmp_path):
     assert answers_from_hf_config(path)["rope_fraction"] == 0.25
 
 
+@pytest.mark.parametrize(
+    ("config_name", "window", "flavor"),
+    [("phi-3-mini-4k-instruct.json", 2047, "3.8B"), ("phi-4.json", 0, "15B")],
+)
+def test_answers_for_phi3(config_name, window, flavor):
+    answers = answers_from_hf_config(CONFIGS / config_name)
+    # Llama's blocks; the checkpoints stack q/k/v and gate/up into one matrix each.
+    assert answers["hf_fused_projections"]
+    assert (answers["positional"], answers["norm"], answers["ffn"]) == (
+        "rope",
+        "rmsnorm",
+        "swiglu",
+    )
+    assert "rope_fraction" not in answers  # whole heads
+    assert (answers["sliding_window"], answers["flavor_name"]) == (window, flavor)
+
+
 def test_answers_for_llama_rope_scaling():
     answers = answers_from_hf_config(CONFIGS / "llama-3.1-8b.json")
     assert answers["positional"] == "rope_llama3"
@@ -715,6 +745,21 @@ def test_answers_for_llama_rope_scaling():
             "smollm3-3b.json",
             {"use_sliding_window": True, "sliding_window": 4096},
             ["use_sliding_window=True"],
+        ),
+        (
+            # Phi-3 128K's LongRoPE, by its old name; dropout between sublayers.
+            "phi-3-mini-4k-instruct.json",
+            {
+                "rope_scaling": {"type": "su", "short_factor": [1.0] * 48},
+                "resid_pdrop": 0.1,
+            },
+            ["rope_type='longrope'", "resid_pdrop=0.1"],
+        ),
+        (
+            # transformers' Phi-3 refuses RoPE scaling other than LongRoPE.
+            "phi-4.json",
+            {"rope_scaling": {"rope_type": "linear", "factor": 2.0}},
+            ["rope_type='linear'"],
         ),
         (
             "llama-3.2-1b.json",
