@@ -28,6 +28,8 @@ class Question:
     type: str
     help: str
     choices: tuple[str, ...]
+    # copier.yml's `when` condition without its braces; empty when always asked.
+    when: str = ""
 
     @property
     def flag(self) -> str:
@@ -79,8 +81,28 @@ def questions() -> dict[str, Question]:
             type=body.get("type", "str"),
             help=" ".join(str(body.get("help", "")).split()),
             choices=tuple(str(v) for v in values),
+            when=_condition(body.get("when")),
         )
     return result
+
+
+def _condition(when: Any) -> str:
+    """A `when` template without its braces: "moe" for "{{ moe }}"."""
+    return str(when or "").strip().removeprefix("{{").removesuffix("}}").strip()
+
+
+def check_used(given: dict[str, str], recorded: dict[str, Any]) -> None:
+    """Refuse an answer from the command line that the rendered model does not
+    record: copier asks its question only when a condition (copier.yml's `when`)
+    holds, so the answer would be dropped silently. `given` maps each answer to
+    the option that gave it."""
+    for key, source in given.items():
+        if key not in recorded:
+            raise MytitanError(
+                f"{source} is not used: copier.yml asks {key} only when "
+                f"{questions()[key].when}, which these answers leave false: "
+                f"give that answer too, or drop {source}"
+            )
 
 
 def _question(key: str, source: str) -> Question:

@@ -166,14 +166,26 @@ def new(
             answers.update(answers_from_hf_config(from_hf))
         if data_file is not None:
             answers.update(load_data_file(data_file))
-        answers.update(parse_data_pairs(data or []))
-        answers.update(_flag_answers(flags))
+        data_answers, flag_answers = parse_data_pairs(data or []), _flag_answers(flags)
+        answers.update(data_answers)
+        answers.update(flag_answers)
+        # The answers typed here must each be used (not those of --from-hf, which
+        # gives only used ones, or of --data-file, another model's whole set).
+        given = {key: f"--data {key}" for key in data_answers} | {
+            key: questions()[key].flag for key in flag_answers
+        }
         target = resolve_target(
             models_dir, torchtitan_root, answers.get("models_package")
         )
         interactive = not defaults and sys.stdin.isatty() and sys.stdout.isatty()
         plan = create_model(
-            name, answers, target, interactive=interactive, dry_run=dry_run, force=force
+            name,
+            answers,
+            target,
+            interactive=interactive,
+            dry_run=dry_run,
+            force=force,
+            given=given,
         )
     except MytitanError as error:
         _fail(error)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .answers import check_used
 from .atomic import replace_file
 from .errors import MytitanError
 from .new_registry import new_registry_source
@@ -70,8 +71,11 @@ def create_model(
     interactive: bool = False,
     dry_run: bool = False,
     force: bool = False,
+    given: dict[str, str] | None = None,
 ) -> Plan:
-    """Render model `name` under `target`, register it, and say what was done."""
+    """Render model `name` under `target`, register it, and say what was done.
+    `given` maps the answers typed on the command line to their options: each
+    must be one the model uses."""
     if target.registry_file.exists():
         from . import registry  # libcst: only needed to edit an existing registry
 
@@ -85,6 +89,7 @@ def create_model(
         rendered = staging / "model"
         recorded, computed = render(rendered, answers, interactive=interactive)
         name = recorded["model_name"]  # validated by copier.yml from here on
+        check_used(given or {}, recorded)
         if not target.in_tree and name in torchtitan_builtin_models():
             raise MytitanError(
                 f"model_name {name!r} is one of torchtitan's own models: choose another name"

@@ -126,6 +126,16 @@ CASES = {
         ["new", "x", "--logit-softcap", "-30"],
         "logit_softcap must be 0 (off) or positive, got -30.0",
     ),
+    # An answer whose question copier skips (its `when` is false) would be dropped.
+    "answer_for_a_question_not_asked": (
+        ["new", "x", "--moe-experts", "16"],
+        "--moe-experts is not used: copier.yml asks moe_experts only when moe",
+    ),
+    "data_answer_for_a_question_not_asked": (
+        ["new", "x", "-d", "global_every=2"],
+        "--data global_every is not used: copier.yml asks global_every only when "
+        "sliding_window > 0",
+    ),
     "fused_projections_with_moe": (
         ["new", "x", "--moe", "--moe-experts", "4", "--hf-fused-projections"],
         "hf_fused_projections is Phi-3's layout for dense models",
