@@ -17,6 +17,7 @@ from plumbum.commands.processes import ProcessExecutionError
 
 from . import registry
 from . import template_history as history
+from .answers import check_used
 from .atomic import replace_file
 from .errors import MytitanError
 from .render import recorded_answers
@@ -34,6 +35,7 @@ class UpdateResult:
     conflicts: list[Path] = field(default_factory=list)
     registry_restored: bool = False
     diff: str = ""
+    answers: dict[str, Any] = field(default_factory=dict)  # recorded after it
 
 
 def model_dirs(models_dir: Path) -> list[Path]:
@@ -139,8 +141,13 @@ def update_model(
     _project_root(model_dir)
     _check_clean(model_dir)
     vcs_ref = _target_ref(to)
-    if dry_run:
-        return _dry_run(model_dir, answers, data or {}, vcs_ref)
+    if dry_run or data:
+        # A throwaway update first: it shows (or, with changed answers, checks that
+        # copier uses each one) before the folder changes.
+        rehearsed = _dry_run(model_dir, answers, data or {}, vcs_ref)
+        check_used({key: f"--data {key}" for key in data or {}}, rehearsed.answers)
+        if dry_run:
+            return rehearsed
     _run_copier_update(model_dir, data or {}, vcs_ref)
     after = recorded_answers(model_dir)
     return UpdateResult(
@@ -179,4 +186,5 @@ def _dry_run(
         to_version=str(after.get("_commit")),
         conflicts=conflicts,
         diff=diff,
+        answers=after,
     )

@@ -194,6 +194,27 @@ def test_changed_answer_goes_through_the_same_merge(
     assert answers["qk_norm"] is True
 
 
+def test_changed_answer_that_copier_would_skip_is_refused_unchanged(
+    tmp_path, versions, monkeypatch, capsys
+):
+    project = _project(tmp_path, str(versions), "v1")
+    before = tree_hash(project)
+    code, out, err = _mytitan(
+        project,
+        monkeypatch,
+        capsys,
+        "update",
+        "models/demo",
+        "--to",
+        "v1",
+        "-d",
+        "qk_norm_scope=full",
+    )
+    assert code == 2, out + err
+    assert "--data qk_norm_scope is not used" in err and "when qk_norm" in err
+    assert tree_hash(project) == before
+
+
 def test_missing_registry_entry_is_restored(tmp_path, versions, monkeypatch, capsys):
     project = _project(tmp_path, str(versions), "v1")
     (project / "models/__init__.py").write_text("_supported_models = frozenset([])\n")
