@@ -34,6 +34,8 @@ SUPPORTED_MODEL_TYPES = (
     "gemma2",
     "gemma3_text",
     "phi3",
+    "glm",
+    "glm4",
 )
 # GeGLU blocks between sandwich norms, embeddings scaled by sqrt(dim), and
 # RMSNorms that scale by 1 + weight (the adapter's business).
@@ -47,9 +49,14 @@ _NORM_PLACEMENTS = {
     "olmo3": "post",
     "gemma2": "sandwich",
     "gemma3_text": "sandwich",
+    "glm4": "sandwich",
 }
+# How checkpoints hold the weights (hf_layout), where it is not Llama's.
+_HF_LAYOUTS = {"phi3": "phi3", "glm": "glm", "glm4": "glm"}
+# Model types whose q/k/v bias is the attention_bias flag.
+_ATTENTION_BIAS_TYPES = ("glm", "glm4")
 # Model types that may rotate only part of each head, with transformers' default share.
-_PARTIAL_ROTARY_DEFAULTS = {"stablelm": 0.25, "phi3": 1.0}
+_PARTIAL_ROTARY_DEFAULTS = {"stablelm": 0.25, "phi3": 1.0, "glm": 0.5, "glm4": 0.5}
 # Keys of the expert count, and of the expert hidden size, per MoE model type.
 _MOE_KEYS = {
     "mixtral": ("num_local_experts", "intermediate_size"),
@@ -554,7 +561,9 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         # Explicit only when it differs from dim // n_heads (as in Qwen3).
         "head_dim": head_dim if head_dim * heads != dim else 0,
         "qk_norm": model_type in _QK_NORM_TYPES,
-        "qkv_bias": model_type == "qwen2" or bool(config.get("use_qkv_bias")),
+        "qkv_bias": model_type == "qwen2"
+        or bool(config.get("use_qkv_bias"))
+        or (model_type in _ATTENTION_BIAS_TYPES and bool(config["attention_bias"])),
         "positional": _ROPE_TYPES[rope["rope_type"]],
         "rope_theta": float(rope["rope_theta"]),
         "max_seq_len": config["max_position_embeddings"],
@@ -584,8 +593,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers["qk_norm_scope"] = "full" if model_type in _OLMO_TYPES else "head"
     if model_type in _MOE_KEYS:
         answers.update(_moe_answers(config, model_type))
-    if model_type == "phi3":
-        answers["hf_fused_projections"] = True  # qkv_proj and gate_up_proj
+    if model_type in _HF_LAYOUTS:
+        answers["hf_layout"] = _HF_LAYOUTS[model_type]  # stacked projections
     if rope["rope_type"] in _SCALED_ROPE_TYPES:
         answers["rope_scaling_factor"] = float(rope["factor"])
     if rope["rope_type"] in ("llama3", "yarn"):

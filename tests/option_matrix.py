@@ -37,9 +37,9 @@ OPTIONS = {
     "local_rope_base": ["shared", "own"],
     # Every second layer without RoPE (nope_every 2): needs RoPE in the others.
     "nope_layers": ["none", "every_2nd"],
-    # How HF checkpoints hold q/k/v and gate/up: one matrix each, or stacked into
-    # one (hf_fused_projections, as in Phi-3; dense models only).
-    "hf_weights": ["separate", "fused"],
+    # How HF checkpoints hold the weights (hf_layout; dense models only): Phi-3
+    # stacks q/k/v and gate/up, GLM gate/up and keeps RoPE rows in pairs.
+    "hf_layout": ["llama", "phi3", "glm"],
     # Whole MoE recipes: together they take every MoE branch of the template.
     "moe": [
         "off",
@@ -87,12 +87,12 @@ MOE_RECIPES = {
 
 def valid(combination: dict) -> bool:
     """torchtitan's experts are SwiGLU, so MoE recipes need the SwiGLU feed-forward,
-    and their checkpoints keep q/k/v apart; a rotated share, and NoPE layers among RoPE ones, need RoPE; scaling the global
+    and their checkpoints use Llama's layout; a rotated share, and NoPE layers among RoPE ones, need RoPE; scaling the global
     layers only needs scaled RoPE and global layers; a local RoPE base needs RoPE
     and global layers."""
     return (
         (combination["moe"] == "off" or combination["ffn"] == "swiglu")
-        and (combination["moe"] == "off" or combination["hf_weights"] == "separate")
+        and (combination["moe"] == "off" or combination["hf_layout"] == "llama")
         and (
             combination["rope_share"] == "whole" or combination["positional"] != "none"
         )
@@ -133,9 +133,9 @@ def _make_valid(combination: dict, keep: set) -> None:
             combination["ffn"] = "swiglu"
         else:
             combination["moe"] = "off"
-    if combination["moe"] != "off" and combination["hf_weights"] == "fused":
+    if combination["moe"] != "off" and combination["hf_layout"] != "llama":
         if "moe" in keep:
-            combination["hf_weights"] = "separate"
+            combination["hf_layout"] = "llama"
         else:
             combination["moe"] = "off"
     if combination["rope_share"] != "whole" and combination["positional"] == "none":
@@ -273,8 +273,8 @@ def answers(combination: dict, name: str) -> dict:
         result["rope_fraction"] = 0.5
     if combination["qk_norm"] != "off":
         result["qk_norm_scope"] = combination["qk_norm"]
-    if combination["hf_weights"] == "fused":
-        result["hf_fused_projections"] = True
+    if combination["hf_layout"] != "llama":
+        result["hf_layout"] = combination["hf_layout"]
     if combination["moe"] != "off":
         result.update(moe=True, **MOE_RECIPES[combination["moe"]])
     return result

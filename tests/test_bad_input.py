@@ -133,12 +133,14 @@ CASES = {
     ),
     "data_answer_for_a_question_not_asked": (
         ["new", "x", "-d", "global_every=2"],
-        "--data global_every is not used: copier.yml asks global_every only when "
-        "sliding_window > 0",
+        (
+            "--data global_every is not used: copier.yml asks global_every only "
+            "when sliding_window > 0"
+        ),
     ),
     "fused_projections_with_moe": (
-        ["new", "x", "--moe", "--moe-experts", "4", "--hf-fused-projections"],
-        "hf_fused_projections is Phi-3's layout for dense models",
+        ["new", "x", "--moe", "--moe-experts", "4", "--hf-layout", "phi3"],
+        "hf_layout phi3 is for dense models; MoE checkpoints use Llama's layout",
     ),
     "nope_in_every_layer": (
         ["new", "x", "--nope-every", "1"],

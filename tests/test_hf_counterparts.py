@@ -55,7 +55,9 @@ RECIPES = [
     ("Dots1ForCausalLM", {"moe": "sigmoid_bias_shared_groups", "qk_norm": "head"}),
     ("SmolLM3ForCausalLM", {"nope_layers": "every_2nd"}),
     ("StableLmForCausalLM", {"norm": "layernorm"}),
-    ("Phi3ForCausalLM", {"hf_weights": "fused"}),
+    ("Phi3ForCausalLM", {"hf_layout": "phi3"}),
+    ("GlmForCausalLM", {"hf_layout": "glm"}),
+    ("Glm4ForCausalLM", {"hf_layout": "glm", "norm_placement": "sandwich"}),
     (
         "Gemma2ForCausalLM",
         {

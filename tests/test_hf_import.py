@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from mytitan_scaffold.hf_import import _flavor_name, _head_dim, answers_from_hf_config
 
-from .conftest import assert_hf_config_reads_back, import_package
+from .conftest import assert_hf_config_reads_back, import_package, randomize_norms
 from .test_cli import mytitan, tree_hash
 from .test_render import COUNTERPARTS
 
@@ -125,9 +125,29 @@ def _tiny(config: dict) -> dict:
 # What the shipped configs do not show: Qwen's sliding windows (local everywhere, or
 # every second layer global), Ministral's global layers, OLMo 3's global layers and
 # per-kind RoPE settings, Dots1 routing within the best of its expert groups,
-# StableLM's other rotary share and qkv bias, SmolLM3's NoPE interval alone, and
-# Phi-4-mini's shape.
+# StableLM's other rotary share and qkv bias, SmolLM3's NoPE interval alone,
+# Phi-4-mini's shape, and GLM's pre-norm blocks (GLM-4-9B-chat) and other settings.
 CHANGED_CONFIGS = {
+    "glm_pre_norm": (
+        "glm4-9b-defaults.json",
+        {"model_type": "glm", "architectures": ["GlmForCausalLM"]},
+    ),
+    # Whole heads rotated, no qkv bias, tied embeddings, Llama 3's RoPE scaling.
+    "glm4_whole_rotary_llama3": (
+        "glm4-9b-defaults.json",
+        {
+            "partial_rotary_factor": 1.0,
+            "attention_bias": False,
+            "tie_word_embeddings": True,
+            "rope_scaling": {
+                "rope_type": "llama3",
+                "factor": 8.0,
+                "low_freq_factor": 1.0,
+                "high_freq_factor": 4.0,
+                "original_max_position_embeddings": 8192,
+            },
+        },
+    ),
     # Phi-4-mini without its LongRoPE: GQA, three quarters of each head rotated,
     # tied embeddings, a window longer than the test's tokens.
     "phi4_mini_without_longrope": (
@@ -272,6 +292,7 @@ def test_tiny_version_matches_transformers(tmp_path, config_name):
     args = spec.model_args[answers["flavor_name"]]
     torch.manual_seed(0)
     hf_model = _hf_model(tiny).eval()
+    randomize_norms(hf_model)
     model = spec.model_cls(args).eval()
     adapter = spec.state_dict_adapter(args, None)
     # Through a saved checkpoint: its layout (one matrix per expert) is the Hub's.
@@ -594,7 +615,7 @@ def test_answers_for_stablelm(tmp_path):
 def test_answers_for_phi3(config_name, window, flavor):
     answers = answers_from_hf_config(CONFIGS / config_name)
     # Llama's blocks; the checkpoints stack q/k/v and gate/up into one matrix each.
-    assert answers["hf_fused_projections"]
+    assert answers["hf_layout"] == "phi3"
     assert (answers["positional"], answers["norm"], answers["ffn"]) == (
         "rope",
         "rmsnorm",
@@ -602,6 +623,16 @@ def test_answers_for_phi3(config_name, window, flavor):
     )
     assert "rope_fraction" not in answers  # whole heads
     assert (answers["sliding_window"], answers["flavor_name"]) == (window, flavor)
+
+
+def test_answers_for_glm4():
+    answers = answers_from_hf_config(CONFIGS / "glm4-9b-defaults.json")
+    # Glm4Config's defaults: sandwich norms, qkv bias, half of each head rotated,
+    # gate/up stacked in the checkpoints, RoPE rows in pairs.
+    assert answers["hf_layout"] == "glm"
+    assert (answers["norm_placement"], answers["qkv_bias"]) == ("sandwich", True)
+    assert (answers["rope_fraction"], answers["n_kv_heads"]) == (0.5, 2)
+    assert answers["flavor_name"] == "9.4B"
 
 
 def test_answers_for_llama_rope_scaling():

@@ -34,7 +34,7 @@ def test_pairwise_set_covers_every_pair():
     covered = set().union(*map(value_pairs, PAIRWISE))
     assert possible_pairs() <= covered
     assert all(valid(combination) for combination in PAIRWISE)
-    # MoE needs SwiGLU and separate HF weights, a rotated share and NoPE layers need RoPE, scaling the
+    # MoE needs SwiGLU and Llama's HF layout, a rotated share and NoPE layers need RoPE, scaling the
     # global layers only needs scaled RoPE and global layers, and a local RoPE base
     # needs RoPE and global layers: the only pairs no valid combination can hold.
     impossible = {
@@ -47,9 +47,11 @@ def test_pairwise_set_covers_every_pair():
         (("ffn", ffn), ("moe", moe))
         for ffn in ("geglu", "gelu")
         for moe in OPTIONS["moe"][1:]
-    } | {(("hf_weights", "fused"), ("moe", moe)) for moe in OPTIONS["moe"][1:]} | {
-        (("positional", "none"), ("rope_share", "half"))
     } | {
+        (("hf_layout", layout), ("moe", moe))
+        for layout in ("phi3", "glm")
+        for moe in OPTIONS["moe"][1:]
+    } | {(("positional", "none"), ("rope_share", "half"))} | {
         (("nope_layers", "every_2nd"), ("positional", "none"))
     } | {
         (("positional", positional), ("rope_scaling_layers", "global"))

@@ -51,7 +51,7 @@ MODELS = {
         # Every second layer without RoPE (NoPE), as SmolLM3 does every fourth.
         "nope_every": 2,
         "attn_scale_dim": 24,
-        "hf_fused_projections": True,
+        "hf_layout": "phi3",
     },
     # Gemma 3's recipe: local (64-position window, shorter than the 128-token
     # rehearsal sequence) and global layers alternate; only the global ones scale

@@ -158,6 +158,7 @@ COUNTERPARTS = {
     "gemma_like": "Gemma3ForCausalLM",
     "gemma2_like": "Gemma2ForCausalLM",
     "phi3_like": "Phi3ForCausalLM",
+    "glm4_like": "Glm4ForCausalLM",
 }
 
 

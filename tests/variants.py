@@ -17,7 +17,9 @@ norms, GeGLU, scaled embeddings, every sixth layer global, the local layers with
 RoPE base of their own), gemma2_like (Gemma 2 27B: local and global layers
 alternating, scores scaled by dim // n_heads and soft-capped, logits soft-capped),
 phi3_like (Phi-4-mini without LongRoPE: RoPE on three quarters of each head, tied
-embeddings, a window, HF weights with q/k/v and gate/up stacked).
+embeddings, a window, HF weights with q/k/v and gate/up stacked), glm4_like (GLM-4:
+sandwich norms under GLM's names, qkv bias, RoPE on half of each head in pairs,
+gate/up stacked).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -116,7 +118,17 @@ VARIANTS = {
         "weight_tying": True,
         "sliding_window": 262144,
         "max_seq_len": 131072,
-        "hf_fused_projections": True,
+        "hf_layout": "phi3",
+    },
+    "glm4_like": {
+        "n_kv_heads": 2,
+        "head_dim": 128,
+        "qkv_bias": True,
+        "positional": "rope",
+        "rope_fraction": 0.5,
+        "norm_placement": "sandwich",
+        "norm_eps": 1.5625e-07,
+        "hf_layout": "glm",
     },
     # Soft caps on full causal attention, in parallel blocks: no transformers class
     # has them.
