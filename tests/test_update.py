@@ -171,12 +171,9 @@ def test_dry_run_shows_the_change_and_writes_nothing(
     assert tree_hash(project) == before
 
 
-def test_changed_answer_goes_through_the_same_merge(
-    tmp_path, versions, monkeypatch, capsys
-):
-    project = _project(tmp_path, str(versions), "v1")
-    _user_edits(project)
-    code, out, err = _mytitan(
+def _update_answer(project, monkeypatch, capsys, answer):
+    """`mytitan update models/demo --to v1 -d ANSWER`: (exit code, out, err)."""
+    return _mytitan(
         project,
         monkeypatch,
         capsys,
@@ -185,8 +182,16 @@ def test_changed_answer_goes_through_the_same_merge(
         "--to",
         "v1",
         "-d",
-        "qk_norm=true",
+        answer,
     )
+
+
+def test_changed_answer_goes_through_the_same_merge(
+    tmp_path, versions, monkeypatch, capsys
+):
+    project = _project(tmp_path, str(versions), "v1")
+    _user_edits(project)
+    code, out, err = _update_answer(project, monkeypatch, capsys, "qk_norm=true")
     assert code == 0, out + err
     model_py = (project / "models/demo/model/model.py").read_text()
     assert "self.q_norm" in model_py and "def user_helper()" in model_py
@@ -199,17 +204,7 @@ def test_changed_answer_that_copier_would_skip_is_refused_unchanged(
 ):
     project = _project(tmp_path, str(versions), "v1")
     before = tree_hash(project)
-    code, out, err = _mytitan(
-        project,
-        monkeypatch,
-        capsys,
-        "update",
-        "models/demo",
-        "--to",
-        "v1",
-        "-d",
-        "qk_norm_scope=full",
-    )
+    code, out, err = _update_answer(project, monkeypatch, capsys, "qk_norm_scope=full")
     assert code == 2, out + err
     assert "--data qk_norm_scope is not used" in err and "when qk_norm" in err
     assert tree_hash(project) == before
