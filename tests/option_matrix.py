@@ -87,9 +87,9 @@ MOE_RECIPES = {
 
 def valid(combination: dict) -> bool:
     """torchtitan's experts are SwiGLU, so MoE recipes need the SwiGLU feed-forward,
-    and their checkpoints use Llama's layout; a rotated share, and NoPE layers among RoPE ones, need RoPE; scaling the global
-    layers only needs scaled RoPE and global layers; a local RoPE base needs RoPE
-    and global layers."""
+    and their checkpoints use Llama's layout; a rotated share, and NoPE layers
+    among RoPE ones, need RoPE; scaling the global layers only needs scaled RoPE
+    and global layers; a local RoPE base needs RoPE and global layers."""
     return (
         (combination["moe"] == "off" or combination["ffn"] == "swiglu")
         and (combination["moe"] == "off" or combination["hf_layout"] == "llama")
