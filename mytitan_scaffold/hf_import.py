@@ -36,6 +36,7 @@ SUPPORTED_MODEL_TYPES = (
     "phi3",
     "glm",
     "glm4",
+    "granite",
 )
 # GeGLU blocks between sandwich norms, embeddings scaled by sqrt(dim), and
 # RMSNorms that scale by 1 + weight (the adapter's business).
@@ -296,9 +297,18 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     expect("attention_dropout", (0, 0.0, None))
     if "quantization_config" in config:
         found["quantization_config"] = "present"
-    if model_type in ("llama", "smollm3"):
+    if model_type in ("llama", "smollm3", "granite"):
         expect("attention_bias", (False, None))
         expect("mlp_bias", (False, None))
+    if model_type == "granite":
+        # The template scales scores by a size (attn_scale_dim ** -0.5): Granite's
+        # attention_multiplier must be one over the square root of an integer.
+        multiplier = config["attention_multiplier"]
+        if _scale_dim(multiplier) is None:
+            found["attention_multiplier"] = multiplier
+        for key in ("embedding_multiplier", "residual_multiplier", "logits_scaling"):
+            if not (isinstance(config[key], (int, float)) and config[key] > 0):
+                found[key] = config[key]
     if model_type == "smollm3":
         # SmolLM3 slides its window in the NoPE layers: not in the template.
         expect("use_sliding_window", (False, None))
@@ -464,6 +474,27 @@ def _gemma_score_answers(config: dict[str, Any], head_dim: int) -> dict[str, Any
     }
 
 
+def _scale_dim(multiplier: Any) -> int | None:
+    """The size whose ** -0.5 is `multiplier` (1 / 128 -> 16384), if one is."""
+    if not (isinstance(multiplier, (int, float)) and multiplier > 0):
+        return None
+    size = round(multiplier**-2)
+    return size if size >= 1 and math.isclose(size**-0.5, multiplier) else None
+
+
+def _granite_answers(config: dict[str, Any], head_dim: int) -> dict[str, Any]:
+    """Granite's constant multipliers; a scale by head_dim ** -0.5, as SDPA's, is
+    left implicit so that the debug flavor's smaller heads keep it."""
+    scale_dim = _scale_dim(config["attention_multiplier"])
+    return {
+        "attn_scale_dim": 0 if scale_dim == head_dim else scale_dim,
+        "embedding_multiplier": float(config["embedding_multiplier"]),
+        "residual_multiplier": float(config["residual_multiplier"]),
+        # Granite divides its logits by logits_scaling.
+        "logit_multiplier": 1 / float(config["logits_scaling"]),
+    }
+
+
 def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
     """Mixtral and Qwen3-MoE route with a softmax over the experts, no shared
     experts, and train with the Switch auxiliary loss; Dots1 routes with sigmoid
@@ -589,6 +620,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers["nope_every"] = nope_every
     if model_type in _GEMMA_TYPES:
         answers.update(_gemma_score_answers(config, head_dim))
+    if model_type == "granite":
+        answers.update(_granite_answers(config, head_dim))
     if answers["qk_norm"]:
         answers["qk_norm_scope"] = "full" if model_type in _OLMO_TYPES else "head"
     if model_type in _MOE_KEYS:

@@ -28,8 +28,11 @@ OPTIONS = {
     # Token embeddings scaled by sqrt(dim) (embedding_scale), as in Gemma.
     "embeddings": ["plain", "scaled"],
     # Scores scaled by attn_scale_dim instead of head_dim, and Gemma 2's soft caps
-    # on the attention scores and the logits besides.
-    "attention_scores": ["plain", "scaled", "capped"],
+    # on the attention scores and the logits besides, or on the logits alone.
+    "attention_scores": ["plain", "scaled", "capped", "logits_capped"],
+    # Granite's constant multipliers on the embeddings (unless embedding_scale
+    # scales them), the residual branches and the logits.
+    "multipliers": ["none", "granite"],
     "attention_window": ["full", "all_local", "interleaved"],
     # Layers whose RoPE is scaled: global needs scaled RoPE and global layers.
     "rope_scaling_layers": ["all", "global"],
@@ -89,9 +92,13 @@ def valid(combination: dict) -> bool:
     """torchtitan's experts are SwiGLU, so MoE recipes need the SwiGLU feed-forward,
     and their checkpoints use Llama's layout; a rotated share, and NoPE layers
     among RoPE ones, need RoPE; scaling the global layers only needs scaled RoPE
-    and global layers; a local RoPE base needs RoPE and global layers."""
+    and global layers; a local RoPE base needs RoPE and global layers; embeddings
+    take one scale, sqrt(dim) or a multiplier."""
     return (
         (combination["moe"] == "off" or combination["ffn"] == "swiglu")
+        and (
+            combination["embeddings"] == "plain" or combination["multipliers"] == "none"
+        )
         and (combination["moe"] == "off" or combination["hf_layout"] == "llama")
         and (
             combination["rope_share"] == "whole" or combination["positional"] != "none"
@@ -138,6 +145,11 @@ def _make_valid(combination: dict, keep: set) -> None:
             combination["hf_layout"] = "llama"
         else:
             combination["moe"] = "off"
+    if combination["embeddings"] != "plain" and combination["multipliers"] != "none":
+        if "multipliers" in keep:
+            combination["embeddings"] = "plain"
+        else:
+            combination["multipliers"] = "none"
     if combination["rope_share"] != "whole" and combination["positional"] == "none":
         if "rope_share" in keep:
             combination["positional"] = "rope"
@@ -187,9 +199,36 @@ def full_matrix() -> Iterator[dict]:
     return (c for c in combinations if valid(c))
 
 
+class _ReadRecorder(dict):
+    """A combination that remembers which options were read."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.read = set()
+
+    def __getitem__(self, name):
+        self.read.add(name)
+        return super().__getitem__(name)
+
+
 @functools.cache
 def full_matrix_size() -> int:
-    return sum(1 for _ in full_matrix())
+    """How many combinations `full_matrix` yields, counted without enumerating
+    them (millions): over the options `valid` reads, times the sizes of the rest.
+    The options it reads are found by trying every value of those it has read so
+    far, until no new one turns up: a rule can only skip a read on what it read."""
+    ruled: list = []
+    while True:
+        read, count = set(), 0
+        for values in itertools.product(*(OPTIONS[name] for name in ruled)):
+            probe = _ReadRecorder({n: OPTIONS[n][0] for n in OPTIONS})
+            probe.update(zip(ruled, values))
+            count += valid(probe)
+            read |= probe.read
+        if read <= set(ruled):
+            free = [len(OPTIONS[name]) for name in OPTIONS if name not in ruled]
+            return count * functools.reduce(int.__mul__, free, 1)
+        ruled += sorted(read - set(ruled))
 
 
 def possible_pairs() -> set:
@@ -254,11 +293,17 @@ def answers(combination: dict, name: str) -> dict:
         "embedding_scale": combination["embeddings"] == "scaled",
         "extra_flavors": {},
     }
-    if combination["attention_scores"] != "plain":
+    if combination["attention_scores"] in ("scaled", "capped"):
         result["attn_scale_dim"] = 96
+    # Tight, so that they bite on the debug models' small scores and logits.
     if combination["attention_scores"] == "capped":
-        # Tight, so that they bite on the debug models' small scores and logits.
         result.update(attn_softcap=0.1, logit_softcap=1.0)
+    if combination["attention_scores"] == "logits_capped":
+        result["logit_softcap"] = 1.0
+    if combination["multipliers"] == "granite":
+        result.update(
+            embedding_multiplier=12.0, residual_multiplier=0.22, logit_multiplier=0.0625
+        )
     if combination["attention_window"] != "full":
         result["sliding_window"] = 1024
     if combination["attention_window"] == "interleaved":

@@ -126,6 +126,22 @@ CASES = {
         ["new", "x", "--logit-softcap", "-30"],
         "logit_softcap must be 0 (off) or positive, got -30.0",
     ),
+    "embedding_multiplier_zero": (
+        ["new", "x", "--embedding-multiplier", "0"],
+        "embedding_multiplier must be positive, got 0.0",
+    ),
+    "embeddings_scaled_twice": (
+        ["new", "x", "--embedding-multiplier", "12", "--embedding-scale"],
+        "embedding_multiplier=12.0 and embedding_scale both scale the embeddings",
+    ),
+    "residual_multiplier_negative": (
+        ["new", "x", "--residual-multiplier", "-0.22"],
+        "residual_multiplier must be positive, got -0.22",
+    ),
+    "logit_multiplier_negative": (
+        ["new", "x", "--logit-multiplier", "-16"],
+        "logit_multiplier must be positive, got -16.0",
+    ),
     # An answer whose question copier skips (its `when` is false) would be dropped.
     "answer_for_a_question_not_asked": (
         ["new", "x", "--moe-experts", "16"],

@@ -60,6 +60,7 @@ RECIPES = [
     ("Phi3ForCausalLM", {"hf_layout": "phi3"}),
     ("GlmForCausalLM", {"hf_layout": "glm"}),
     ("Glm4ForCausalLM", {"hf_layout": "glm", "norm_placement": "sandwich"}),
+    ("GraniteForCausalLM", {"multipliers": "granite"}),
     (
         "Gemma2ForCausalLM",
         {

@@ -95,6 +95,11 @@ def _tiny(config: dict) -> dict:
         # (Gemma 2 27B) another.
         own = config["query_pre_attn_scalar"] != _head_dim(config)
         tiny["query_pre_attn_scalar"] = tiny["head_dim"] + (8 if own else 0)
+    if "attention_multiplier" in config:
+        # Granite 3 scales scores by 1 / head_dim; another model by head_dim's
+        # inverse square root, as SDPA does. The same at the toy's heads.
+        own = config["attention_multiplier"] != _head_dim(config) ** -0.5
+        tiny["attention_multiplier"] = tiny["head_dim"] ** (-1 if own else -0.5)
     # Caps that bite on a small random model's scores and logits.
     if config.get("attn_logit_softcapping"):
         tiny["attn_logit_softcapping"] = 0.05
@@ -126,8 +131,24 @@ def _tiny(config: dict) -> dict:
 # every second layer global), Ministral's global layers, OLMo 3's global layers and
 # per-kind RoPE settings, Dots1 routing within the best of its expert groups,
 # StableLM's other rotary share and qkv bias, SmolLM3's NoPE interval alone,
-# Phi-4-mini's shape, and GLM's pre-norm blocks (GLM-4-9B-chat) and other settings.
+# Phi-4-mini's shape, GLM's pre-norm blocks (GLM-4-9B-chat) and other settings,
+# and Granite with the usual attention scale.
 CHANGED_CONFIGS = {
+    # Scores scaled by head_dim ** -0.5, untied, Llama 3's RoPE scaling.
+    "granite_sqrt_scale_llama3": (
+        "granite-3.3-8b-instruct.json",
+        {
+            "attention_multiplier": 128**-0.5,
+            "tie_word_embeddings": False,
+            "rope_scaling": {
+                "rope_type": "llama3",
+                "factor": 8.0,
+                "low_freq_factor": 1.0,
+                "high_freq_factor": 4.0,
+                "original_max_position_embeddings": 8192,
+            },
+        },
+    ),
     "glm_pre_norm": (
         "glm4-9b-defaults.json",
         {"model_type": "glm", "architectures": ["GlmForCausalLM"]},
@@ -635,6 +656,19 @@ def test_answers_for_glm4():
     assert answers["flavor_name"] == "9.4B"
 
 
+def test_answers_for_granite():
+    answers = answers_from_hf_config(CONFIGS / "granite-3.3-8b-instruct.json")
+    # Llama's blocks, with constant multipliers; scores scaled by 1 / 128 (heads
+    # of 128), logits divided by 16.
+    assert answers["attn_scale_dim"] == 128**2
+    assert (answers["embedding_multiplier"], answers["residual_multiplier"]) == (
+        12.0,
+        0.22,
+    )
+    assert answers["logit_multiplier"] == 1 / 16
+    assert (answers["weight_tying"], answers["flavor_name"]) == (True, "8.2B")
+
+
 def test_answers_for_llama_rope_scaling():
     answers = answers_from_hf_config(CONFIGS / "llama-3.1-8b.json")
     assert answers["positional"] == "rope_llama3"
@@ -662,6 +696,13 @@ def test_answers_for_llama_rope_scaling():
             ["layer_types=['full_attention'"],
         ),
         ("qwen3-0.6b.json", {"hidden_act": "gelu"}, ["hidden_act='gelu'"]),
+        (
+            # Scores scaled by no size's inverse square root; biases on all four
+            # attention projections; a zero logits_scaling.
+            "granite-3.3-8b-instruct.json",
+            {"attention_multiplier": 0.3, "attention_bias": True, "logits_scaling": 0},
+            ["attention_multiplier=0.3", "attention_bias=True", "logits_scaling=0"],
+        ),
         (
             "qwen3-30b-a3b.json",
             {"decoder_sparse_step": 2, "mlp_only_layers": [3, 7]},

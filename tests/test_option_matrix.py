@@ -8,6 +8,7 @@ import sys
 import pytest
 import torch
 
+from . import option_matrix
 from .conftest import (
     assert_hf_class_gives_equal_logits,
     assert_parameter_counts,
@@ -35,8 +36,9 @@ def test_pairwise_set_covers_every_pair():
     assert possible_pairs() <= covered
     assert all(valid(combination) for combination in PAIRWISE)
     # MoE needs SwiGLU and Llama's HF layout, a rotated share and NoPE layers need RoPE, scaling the
-    # global layers only needs scaled RoPE and global layers, and a local RoPE base
-    # needs RoPE and global layers: the only pairs no valid combination can hold.
+    # global layers only needs scaled RoPE and global layers, a local RoPE base
+    # needs RoPE and global layers, and embeddings take one scale: the only pairs no
+    # valid combination can hold.
     impossible = {
         pair
         for a, b in itertools.combinations(OPTIONS, 2)
@@ -62,8 +64,28 @@ def test_pairwise_set_covers_every_pair():
     } | {(("local_rope_base", "own"), ("positional", "none"))} | {
         (("attention_window", window), ("local_rope_base", "own"))
         for window in ("full", "all_local")
-    }
+    } | {(("embeddings", "scaled"), ("multipliers", "granite"))}
     assert len(PAIRWISE) < full_matrix_size() // 10
+
+
+def test_full_matrix_size_counts_what_full_matrix_yields(monkeypatch):
+    # The first and last values of the options the rules tie together and of two
+    # free ones, the last of the rest: few enough to enumerate, with combinations
+    # the rules refuse.
+    two = ["moe", "ffn", "hf_layout", "positional", "rope_share", "nope_layers"]
+    two += ["embeddings", "multipliers", "attention_window", "local_rope_base"]
+    two += ["rope_scaling_layers", "qkv_bias", "weight_tying"]
+    small = {
+        name: [values[0], values[-1]] if name in two else values[-1:]
+        for name, values in OPTIONS.items()
+    }
+    monkeypatch.setattr(option_matrix, "OPTIONS", small)
+    full_matrix_size.cache_clear()
+    try:
+        assert full_matrix_size() == sum(1 for _ in full_matrix())
+        assert 0 < full_matrix_size() < 2 ** len(two)
+    finally:
+        full_matrix_size.cache_clear()
 
 
 def _check(tmp_path, combination, alias):

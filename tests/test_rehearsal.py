@@ -36,7 +36,9 @@ STEPS = 4
 # blocks (one norm feeding attention and feed-forward), plus YaRN on half of each
 # head, NoPE layers, GeGLU, and scores scaled by another size than the heads'
 # (through CP's ring attention too), with HF weights stacked as Phi-3 stacks them
-# (q/k/v and their biases, gate/up). The Gemma models below take sandwich norms.
+# (q/k/v and their biases, gate/up), and Granite's constant multipliers on the
+# embeddings, the residual branches and the (vocabulary-sharded under TP) logits.
+# The Gemma models below take sandwich norms.
 MODELS = {
     "default": {},
     "tied_qknorm_bias_layernorm": {
@@ -52,6 +54,9 @@ MODELS = {
         "nope_every": 2,
         "attn_scale_dim": 24,
         "hf_layout": "phi3",
+        "embedding_multiplier": 4.0,
+        "residual_multiplier": 0.5,
+        "logit_multiplier": 0.5,
     },
     # Gemma 3's recipe: local (64-position window, shorter than the 128-token
     # rehearsal sequence) and global layers alternate; only the global ones scale

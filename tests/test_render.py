@@ -159,6 +159,7 @@ COUNTERPARTS = {
     "gemma2_like": "Gemma2ForCausalLM",
     "phi3_like": "Phi3ForCausalLM",
     "glm4_like": "Glm4ForCausalLM",
+    "granite_like": "GraniteForCausalLM",
 }
 
 

@@ -19,7 +19,8 @@ alternating, scores scaled by dim // n_heads and soft-capped, logits soft-capped
 phi3_like (Phi-4-mini without LongRoPE: RoPE on three quarters of each head, tied
 embeddings, a window, HF weights with q/k/v and gate/up stacked), glm4_like (GLM-4:
 sandwich norms under GLM's names, qkv bias, RoPE on half of each head in pairs,
-gate/up stacked).
+gate/up stacked), granite_like (Granite 3.3 8B: embeddings, residual branches and
+logits multiplied by constants, scores scaled by 1 / head_dim, tied embeddings).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -129,6 +130,16 @@ VARIANTS = {
         "norm_placement": "sandwich",
         "norm_eps": 1.5625e-07,
         "hf_layout": "glm",
+    },
+    "granite_like": {
+        "n_kv_heads": 8,
+        "rope_theta": 10000000.0,
+        "positional": "rope",
+        "weight_tying": True,
+        "attn_scale_dim": 16384,
+        "embedding_multiplier": 12.0,
+        "residual_multiplier": 0.22,
+        "logit_multiplier": 0.0625,
     },
     # Soft caps on full causal attention, in parallel blocks: no transformers class
     # has them.
