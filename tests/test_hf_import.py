@@ -127,6 +127,16 @@ def _tiny(config: dict) -> dict:
     return tiny
 
 
+# Llama 3.1's RoPE scaling, for the configs below that take it.
+LLAMA3_ROPE = {
+    "rope_type": "llama3",
+    "factor": 8.0,
+    "low_freq_factor": 1.0,
+    "high_freq_factor": 4.0,
+    "original_max_position_embeddings": 8192,
+}
+
+
 # What the shipped configs do not show: Qwen's sliding windows (local everywhere, or
 # every second layer global), Ministral's global layers, OLMo 3's global layers and
 # per-kind RoPE settings, Dots1 routing within the best of its expert groups,
@@ -140,13 +150,7 @@ CHANGED_CONFIGS = {
         {
             "attention_multiplier": 128**-0.5,
             "tie_word_embeddings": False,
-            "rope_scaling": {
-                "rope_type": "llama3",
-                "factor": 8.0,
-                "low_freq_factor": 1.0,
-                "high_freq_factor": 4.0,
-                "original_max_position_embeddings": 8192,
-            },
+            "rope_scaling": LLAMA3_ROPE,
         },
     ),
     "glm_pre_norm": (
@@ -160,13 +164,7 @@ CHANGED_CONFIGS = {
             "partial_rotary_factor": 1.0,
             "attention_bias": False,
             "tie_word_embeddings": True,
-            "rope_scaling": {
-                "rope_type": "llama3",
-                "factor": 8.0,
-                "low_freq_factor": 1.0,
-                "high_freq_factor": 4.0,
-                "original_max_position_embeddings": 8192,
-            },
+            "rope_scaling": LLAMA3_ROPE,
         },
     ),
     # Phi-4-mini without its LongRoPE: GQA, three quarters of each head rotated,
