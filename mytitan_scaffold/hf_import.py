@@ -37,6 +37,7 @@ SUPPORTED_MODEL_TYPES = (
     "glm",
     "glm4",
     "granite",
+    "cohere",
 )
 # GeGLU blocks between sandwich norms, embeddings scaled by sqrt(dim), and
 # RMSNorms that scale by 1 + weight (the adapter's business).
@@ -51,9 +52,12 @@ _NORM_PLACEMENTS = {
     "gemma2": "sandwich",
     "gemma3_text": "sandwich",
     "glm4": "sandwich",
+    "cohere": "parallel",
 }
 # How checkpoints hold the weights (hf_layout), where it is not Llama's.
-_HF_LAYOUTS = {"phi3": "phi3", "glm": "glm", "glm4": "glm"}
+_HF_LAYOUTS = {"phi3": "phi3", "glm": "glm", "glm4": "glm", "cohere": "cohere"}
+# The LayerNorm kinds (norm), where it is not RMSNorm; their eps is layer_norm_eps.
+_LAYER_NORMS = {"stablelm": "layernorm", "cohere": "layernorm_nobias"}
 # Model types whose q/k/v bias is the attention_bias flag.
 _ATTENTION_BIAS_TYPES = ("glm", "glm4")
 # Model types that may rotate only part of each head, with transformers' default share.
@@ -309,6 +313,13 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         for key in ("embedding_multiplier", "residual_multiplier", "logits_scaling"):
             if not (isinstance(config[key], (int, float)) and config[key] > 0):
                 found[key] = config[key]
+    if model_type == "cohere":
+        # Per-head LayerNorms (one weight per head); a bias on all four projections.
+        expect("use_qk_norm", (False, None))
+        expect("attention_bias", (False, None))
+        scale = config["logit_scale"]
+        if not (isinstance(scale, (int, float)) and scale > 0):
+            found["logit_scale"] = scale
     if model_type == "smollm3":
         # SmolLM3 slides its window in the NoPE layers: not in the template.
         expect("use_sliding_window", (False, None))
@@ -599,11 +610,11 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "rope_theta": float(rope["rope_theta"]),
         "max_seq_len": config["max_position_embeddings"],
         "sliding_window": window,
-        "norm": "layernorm" if model_type == "stablelm" else "rmsnorm",
+        "norm": _LAYER_NORMS.get(model_type, "rmsnorm"),
         "norm_placement": _norm_placement(config, model_type),
         "norm_eps": float(
             config["layer_norm_eps"]
-            if model_type == "stablelm"
+            if model_type in _LAYER_NORMS
             else config["rms_norm_eps"]
         ),
         "ffn": "geglu" if model_type in _GEMMA_TYPES else "swiglu",
@@ -622,6 +633,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers.update(_gemma_score_answers(config, head_dim))
     if model_type == "granite":
         answers.update(_granite_answers(config, head_dim))
+    if model_type == "cohere":
+        answers["logit_multiplier"] = float(config["logit_scale"])
     if answers["qk_norm"]:
         answers["qk_norm_scope"] = "full" if model_type in _OLMO_TYPES else "head"
     if model_type in _MOE_KEYS:

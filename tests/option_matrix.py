@@ -20,7 +20,7 @@ OPTIONS = {
     "positional": ["rope", "rope_llama3", "rope_yarn", "rope_linear", "none"],
     # Share of each head that RoPE rotates (rope_fraction); none rotates nothing.
     "rope_share": ["whole", "half"],
-    "norm": ["rmsnorm", "layernorm"],
+    "norm": ["rmsnorm", "layernorm", "layernorm_nobias"],
     "norm_placement": ["pre", "post", "sandwich", "parallel"],
     "ffn": ["swiglu", "geglu", "gelu"],
     "ffn_size": ["rule", "explicit"],
@@ -41,8 +41,9 @@ OPTIONS = {
     # Every second layer without RoPE (nope_every 2): needs RoPE in the others.
     "nope_layers": ["none", "every_2nd"],
     # How HF checkpoints hold the weights (hf_layout; dense models only): Phi-3
-    # stacks q/k/v and gate/up, GLM gate/up and keeps RoPE rows in pairs.
-    "hf_layout": ["llama", "phi3", "glm"],
+    # stacks q/k/v and gate/up, GLM gate/up and keeps RoPE rows in pairs, Cohere
+    # keeps RoPE rows in pairs.
+    "hf_layout": ["llama", "phi3", "glm", "cohere"],
     # Whole MoE recipes: together they take every MoE branch of the template.
     "moe": [
         "off",

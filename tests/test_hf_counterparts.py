@@ -62,6 +62,14 @@ RECIPES = [
     ("Glm4ForCausalLM", {"hf_layout": "glm", "norm_placement": "sandwich"}),
     ("GraniteForCausalLM", {"multipliers": "granite"}),
     (
+        "CohereForCausalLM",
+        {
+            "norm": "layernorm_nobias",
+            "norm_placement": "parallel",
+            "hf_layout": "cohere",
+        },
+    ),
+    (
         "Gemma2ForCausalLM",
         {
             "norm_placement": "sandwich",

@@ -142,8 +142,19 @@ LLAMA3_ROPE = {
 # per-kind RoPE settings, Dots1 routing within the best of its expert groups,
 # StableLM's other rotary share and qkv bias, SmolLM3's NoPE interval alone,
 # Phi-4-mini's shape, GLM's pre-norm blocks (GLM-4-9B-chat) and other settings,
-# and Granite with the usual attention scale.
+# Granite with the usual attention scale, and Cohere's other settings.
 CHANGED_CONFIGS = {
+    # Command R's MHA (at the toy's 4 heads) and logit scale, untied, Llama 3's
+    # RoPE scaling.
+    "cohere_mha_untied_llama3": (
+        "aya-expanse-8b.json",
+        {
+            "num_key_value_heads": 4,
+            "logit_scale": 0.0625,
+            "tie_word_embeddings": False,
+            "rope_scaling": LLAMA3_ROPE,
+        },
+    ),
     # Scores scaled by head_dim ** -0.5, untied, Llama 3's RoPE scaling.
     "granite_sqrt_scale_llama3": (
         "granite-3.3-8b-instruct.json",
@@ -504,6 +515,7 @@ OPTIONAL_KEYS = {
     "rms_norm_eps": ("norm_eps", lambda hf: hf.rms_norm_eps),
     "layer_norm_eps": ("norm_eps", lambda hf: hf.layer_norm_eps),
     "tie_word_embeddings": ("weight_tying", lambda hf: hf.tie_word_embeddings),
+    "logit_scale": ("logit_multiplier", lambda hf: hf.logit_scale),
 }
 
 
@@ -667,6 +679,16 @@ def test_answers_for_granite():
     assert (answers["weight_tying"], answers["flavor_name"]) == (True, "8.2B")
 
 
+def test_answers_for_cohere():
+    answers = answers_from_hf_config(CONFIGS / "aya-expanse-8b.json")
+    # Attention and MLP side by side from one bias-free LayerNorm, logits
+    # multiplied by logit_scale, RoPE rows in pairs in the checkpoints.
+    assert (answers["norm"], answers["norm_eps"]) == ("layernorm_nobias", 1e-5)
+    assert (answers["norm_placement"], answers["hf_layout"]) == ("parallel", "cohere")
+    assert (answers["logit_multiplier"], answers["n_kv_heads"]) == (0.125, 8)
+    assert (answers["weight_tying"], answers["flavor_name"]) == (True, "8B")
+
+
 def test_answers_for_llama_rope_scaling():
     answers = answers_from_hf_config(CONFIGS / "llama-3.1-8b.json")
     assert answers["positional"] == "rope_llama3"
@@ -700,6 +722,13 @@ def test_answers_for_llama_rope_scaling():
             "granite-3.3-8b-instruct.json",
             {"attention_multiplier": 0.3, "attention_bias": True, "logits_scaling": 0},
             ["attention_multiplier=0.3", "attention_bias=True", "logits_scaling=0"],
+        ),
+        (
+            # Cohere's per-head LayerNorms on queries and keys; biases on all four
+            # attention projections; no logit scale.
+            "aya-expanse-8b.json",
+            {"use_qk_norm": True, "attention_bias": True, "logit_scale": None},
+            ["use_qk_norm=True", "attention_bias=True", "logit_scale=None"],
         ),
         (
             "qwen3-30b-a3b.json",

@@ -51,7 +51,7 @@ def test_pairwise_set_covers_every_pair():
         for moe in OPTIONS["moe"][1:]
     } | {
         (("hf_layout", layout), ("moe", moe))
-        for layout in ("phi3", "glm")
+        for layout in OPTIONS["hf_layout"][1:]
         for moe in OPTIONS["moe"][1:]
     } | {(("positional", "none"), ("rope_share", "half"))} | {
         (("nope_layers", "every_2nd"), ("positional", "none"))

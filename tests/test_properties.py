@@ -44,7 +44,7 @@ def valid_answers(draw):
         "positional": draw(
             st.sampled_from(["rope", "rope_llama3", "rope_yarn", "rope_linear", "none"])
         ),
-        "norm": draw(st.sampled_from(["rmsnorm", "layernorm"])),
+        "norm": draw(st.sampled_from(["rmsnorm", "layernorm", "layernorm_nobias"])),
         "ffn": draw(st.sampled_from(["swiglu", "geglu", "gelu"])),
         "ffn_hidden_dim": draw(st.integers(1, 256)) * 32 if explicit_ffn else 0,
         "weight_tying": draw(st.booleans()),

@@ -160,6 +160,7 @@ COUNTERPARTS = {
     "phi3_like": "Phi3ForCausalLM",
     "glm4_like": "Glm4ForCausalLM",
     "granite_like": "GraniteForCausalLM",
+    "cohere_like": "CohereForCausalLM",
 }
 
 

@@ -20,7 +20,10 @@ phi3_like (Phi-4-mini without LongRoPE: RoPE on three quarters of each head, tie
 embeddings, a window, HF weights with q/k/v and gate/up stacked), glm4_like (GLM-4:
 sandwich norms under GLM's names, qkv bias, RoPE on half of each head in pairs,
 gate/up stacked), granite_like (Granite 3.3 8B: embeddings, residual branches and
-logits multiplied by constants, scores scaled by 1 / head_dim, tied embeddings).
+logits multiplied by constants, scores scaled by 1 / head_dim, tied embeddings),
+cohere_like (Aya Expanse 8B: attention and feed-forward side by side from one
+bias-free LayerNorm, logits multiplied by 0.125, tied embeddings, RoPE rows in
+pairs in the checkpoints).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -140,6 +143,15 @@ VARIANTS = {
         "embedding_multiplier": 12.0,
         "residual_multiplier": 0.22,
         "logit_multiplier": 0.0625,
+    },
+    "cohere_like": {
+        "n_kv_heads": 8,
+        "positional": "rope",
+        "weight_tying": True,
+        "norm": "layernorm_nobias",
+        "norm_placement": "parallel",
+        "logit_multiplier": 0.125,
+        "hf_layout": "cohere",
     },
     # Soft caps on full causal attention, in parallel blocks: no transformers class
     # has them.
