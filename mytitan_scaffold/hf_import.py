@@ -38,6 +38,7 @@ SUPPORTED_MODEL_TYPES = (
     "glm4",
     "granite",
     "cohere",
+    "cohere2",
 )
 # GeGLU blocks between sandwich norms, embeddings scaled by sqrt(dim), and
 # RMSNorms that scale by 1 + weight (the adapter's business).
@@ -53,11 +54,25 @@ _NORM_PLACEMENTS = {
     "gemma3_text": "sandwich",
     "glm4": "sandwich",
     "cohere": "parallel",
+    "cohere2": "parallel",
 }
 # How checkpoints hold the weights (hf_layout), where it is not Llama's.
-_HF_LAYOUTS = {"phi3": "phi3", "glm": "glm", "glm4": "glm", "cohere": "cohere"}
+_HF_LAYOUTS = {
+    "phi3": "phi3",
+    "glm": "glm",
+    "glm4": "glm",
+    "cohere": "cohere",
+    "cohere2": "cohere",
+}
+# Cohere's blocks: one bias-free LayerNorm (its eps is layer_norm_eps) before
+# attention and MLP side by side, logits multiplied by logit_scale.
+_COHERE_TYPES = ("cohere", "cohere2")
 # The LayerNorm kinds (norm), where it is not RMSNorm; their eps is layer_norm_eps.
-_LAYER_NORMS = {"stablelm": "layernorm", "cohere": "layernorm_nobias"}
+_LAYER_NORMS = {
+    "stablelm": "layernorm",
+    "cohere": "layernorm_nobias",
+    "cohere2": "layernorm_nobias",
+}
 # Model types whose q/k/v bias is the attention_bias flag.
 _ATTENTION_BIAS_TYPES = ("glm", "glm4")
 # Model types that may rotate only part of each head, with transformers' default share.
@@ -69,9 +84,10 @@ _MOE_KEYS = {
     "dots1": ("n_routed_experts", "moe_intermediate_size"),
 }
 # transformers' global-layer period without layer_types (the config classes
-# derive them; OLMo 3's and Gemma 2's period is no field, Gemma 3's an optional
-# sliding_window_pattern).
-_GLOBAL_EVERY = {"olmo3": 4, "gemma2": 2, "gemma3_text": 6}
+# derive them; OLMo 3's and Gemma 2's period is no field, Gemma 3's and Cohere 2's
+# an optional sliding_window_pattern).
+_GLOBAL_EVERY = {"olmo3": 4, "gemma2": 2, "gemma3_text": 6, "cohere2": 4}
+_WINDOW_PATTERN_TYPES = ("gemma3_text", "cohere2")
 # Model types that keep RoPE parameters per layer type (rope_parameters).
 _PER_TYPE_ROPE = ("olmo3", "gemma3_text")
 _ROPE_TYPES = {
@@ -314,12 +330,19 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
             if not (isinstance(config[key], (int, float)) and config[key] > 0):
                 found[key] = config[key]
     if model_type == "cohere":
-        # Per-head LayerNorms (one weight per head); a bias on all four projections.
+        # Per-head LayerNorms (one weight per head).
         expect("use_qk_norm", (False, None))
+    if model_type in _COHERE_TYPES:
+        # A bias on all four attention projections.
         expect("attention_bias", (False, None))
         scale = config["logit_scale"]
         if not (isinstance(scale, (int, float)) and scale > 0):
             found["logit_scale"] = scale
+    if model_type == "cohere2" and "sliding_attention" not in _layer_types(
+        config, model_type
+    ):
+        # Cohere 2 rotates its sliding layers only: here none at all.
+        found["layer_types"] = "no sliding layers (so no RoPE in any layer)"
     if model_type == "smollm3":
         # SmolLM3 slides its window in the NoPE layers: not in the template.
         expect("use_sliding_window", (False, None))
@@ -380,7 +403,7 @@ def _layer_types(config: dict[str, Any], model_type: str) -> list[str]:
         return list(config["layer_types"])
     if model_type in _GLOBAL_EVERY:
         every = _GLOBAL_EVERY[model_type]
-        if model_type == "gemma3_text":
+        if model_type in _WINDOW_PATTERN_TYPES:
             every = config.get("sliding_window_pattern", every)
         return [
             "full_attention" if (i + 1) % every == 0 else "sliding_attention"
@@ -419,7 +442,11 @@ def _attention_window(
 
 def _nope_every(config: dict[str, Any], model_type: str) -> int | None:
     """The period of SmolLM3's NoPE layers for the template (0: RoPE in every
-    layer), or None when its no_rope_layers follow no period."""
+    layer), or None when its no_rope_layers follow no period. Cohere 2's are its
+    global layers."""
+    if model_type == "cohere2":
+        window_pattern = _attention_window(config, model_type)
+        return window_pattern[1] if window_pattern else 0
     if model_type != "smollm3":
         return 0
     layers = config["num_hidden_layers"]
@@ -633,7 +660,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers.update(_gemma_score_answers(config, head_dim))
     if model_type == "granite":
         answers.update(_granite_answers(config, head_dim))
-    if model_type == "cohere":
+    if model_type in _COHERE_TYPES:
         answers["logit_multiplier"] = float(config["logit_scale"])
     if answers["qk_norm"]:
         answers["qk_norm_scope"] = "full" if model_type in _OLMO_TYPES else "head"

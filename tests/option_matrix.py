@@ -308,7 +308,9 @@ def answers(combination: dict, name: str) -> dict:
     if combination["attention_window"] != "full":
         result["sliding_window"] = 1024
     if combination["attention_window"] == "interleaved":
-        result["global_every"] = 3
+        # Every second layer global: with nope_layers every_2nd, the global layers
+        # are the NoPE ones, as in Cohere 2.
+        result["global_every"] = 2
     if combination["rope_scaling_layers"] == "global":
         result["rope_scaling_layers"] = "global"
     if combination["local_rope_base"] == "own":

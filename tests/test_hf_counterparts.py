@@ -70,6 +70,16 @@ RECIPES = [
         },
     ),
     (
+        "Cohere2ForCausalLM",
+        {
+            "norm": "layernorm_nobias",
+            "norm_placement": "parallel",
+            "hf_layout": "cohere",
+            "attention_window": "interleaved",
+            "nope_layers": "every_2nd",
+        },
+    ),
+    (
         "Gemma2ForCausalLM",
         {
             "norm_placement": "sandwich",
@@ -191,7 +201,7 @@ def _beyond_neighbours(architecture: str) -> list[dict]:
     return chosen
 
 
-@pytest.mark.slow  # the enumeration: about 2.5 minutes on 2 cores, shared below
+@pytest.mark.slow  # the enumeration: about 10 minutes on 2 cores, shared below
 def test_every_class_has_models_and_its_recipe_is_one():
     members = _class_members()
     assert {a for a, _ in RECIPES} == set(members)

@@ -86,6 +86,7 @@ def _tiny(config: dict) -> dict:
         "gemma2",
         "gemma3_text",
         "phi3",
+        "cohere2",
     ):
         tiny["sliding_window"] = 8  # shorter than the test's 24 tokens
     if "sliding_window_pattern" in config:
@@ -142,7 +143,7 @@ LLAMA3_ROPE = {
 # per-kind RoPE settings, Dots1 routing within the best of its expert groups,
 # StableLM's other rotary share and qkv bias, SmolLM3's NoPE interval alone,
 # Phi-4-mini's shape, GLM's pre-norm blocks (GLM-4-9B-chat) and other settings,
-# Granite with the usual attention scale, and Cohere's other settings.
+# Granite with the usual attention scale, and Cohere's and Cohere 2's other settings.
 CHANGED_CONFIGS = {
     # Command R's MHA (at the toy's 4 heads) and logit scale, untied, Llama 3's
     # RoPE scaling.
@@ -154,6 +155,22 @@ CHANGED_CONFIGS = {
             "tie_word_embeddings": False,
             "rope_scaling": LLAMA3_ROPE,
         },
+    ),
+    # GQA, untied, Llama 3's RoPE scaling (in the local layers, the only ones that
+    # rotate), Command R7B's logit scale.
+    "cohere2_gqa_untied_llama3": (
+        "cohere2-defaults.json",
+        {
+            "num_key_value_heads": 2,
+            "tie_word_embeddings": False,
+            "rope_scaling": LLAMA3_ROPE,
+            "logit_scale": 0.25,
+        },
+    ),
+    # Local attention, and so RoPE, in every layer.
+    "cohere2_all_local": (
+        "cohere2-defaults.json",
+        {"layer_types": ["sliding_attention"] * 2},
     ),
     # Scores scaled by head_dim ** -0.5, untied, Llama 3's RoPE scaling.
     "granite_sqrt_scale_llama3": (
@@ -689,6 +706,19 @@ def test_answers_for_cohere():
     assert (answers["weight_tying"], answers["flavor_name"]) == (True, "8B")
 
 
+def test_answers_for_cohere2():
+    answers = answers_from_hf_config(CONFIGS / "cohere2-defaults.json")
+    # Cohere's blocks, with a window in three layers of four; the fourth attends
+    # globally without RoPE.
+    assert (answers["norm"], answers["norm_placement"]) == (
+        "layernorm_nobias",
+        "parallel",
+    )
+    assert (answers["sliding_window"], answers["global_every"]) == (4096, 4)
+    assert (answers["nope_every"], answers["hf_layout"]) == (4, "cohere")
+    assert (answers["logit_multiplier"], answers["flavor_name"]) == (0.0625, "35B")
+
+
 def test_answers_for_llama_rope_scaling():
     answers = answers_from_hf_config(CONFIGS / "llama-3.1-8b.json")
     assert answers["positional"] == "rope_llama3"
@@ -729,6 +759,12 @@ def test_answers_for_llama_rope_scaling():
             "aya-expanse-8b.json",
             {"use_qk_norm": True, "attention_bias": True, "logit_scale": None},
             ["use_qk_norm=True", "attention_bias=True", "logit_scale=None"],
+        ),
+        (
+            # Cohere 2 without local layers rotates nothing.
+            "cohere2-defaults.json",
+            {"layer_types": ["full_attention"] * 40},
+            ["layer_types='no sliding layers (so no RoPE in any layer)'"],
         ),
         (
             "qwen3-30b-a3b.json",

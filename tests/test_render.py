@@ -161,6 +161,7 @@ COUNTERPARTS = {
     "glm4_like": "Glm4ForCausalLM",
     "granite_like": "GraniteForCausalLM",
     "cohere_like": "CohereForCausalLM",
+    "cohere2_like": "Cohere2ForCausalLM",
 }
 
 

@@ -23,7 +23,8 @@ gate/up stacked), granite_like (Granite 3.3 8B: embeddings, residual branches an
 logits multiplied by constants, scores scaled by 1 / head_dim, tied embeddings),
 cohere_like (Aya Expanse 8B: attention and feed-forward side by side from one
 bias-free LayerNorm, logits multiplied by 0.125, tied embeddings, RoPE rows in
-pairs in the checkpoints).
+pairs in the checkpoints), cohere2_like (Command R7B: the same with a window in three
+layers of four, the fourth global and without RoPE).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -151,6 +152,19 @@ VARIANTS = {
         "norm": "layernorm_nobias",
         "norm_placement": "parallel",
         "logit_multiplier": 0.125,
+        "hf_layout": "cohere",
+    },
+    "cohere2_like": {
+        "n_kv_heads": 8,
+        "positional": "rope",
+        "rope_theta": 50000.0,
+        "weight_tying": True,
+        "norm": "layernorm_nobias",
+        "norm_placement": "parallel",
+        "sliding_window": 4096,
+        "global_every": 4,
+        "nope_every": 4,
+        "logit_multiplier": 0.25,
         "hf_layout": "cohere",
     },
     # Soft caps on full causal attention, in parallel blocks: no transformers class
