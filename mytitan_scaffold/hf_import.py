@@ -338,11 +338,6 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         scale = config["logit_scale"]
         if not (isinstance(scale, (int, float)) and scale > 0):
             found["logit_scale"] = scale
-    if model_type == "cohere2" and "sliding_attention" not in _layer_types(
-        config, model_type
-    ):
-        # Cohere 2 rotates its sliding layers only: here none at all.
-        found["layer_types"] = "no sliding layers (so no RoPE in any layer)"
     if model_type == "smollm3":
         # SmolLM3 slides its window in the NoPE layers: not in the template.
         expect("use_sliding_window", (False, None))
@@ -440,12 +435,13 @@ def _attention_window(
     return (window, every) if every >= 2 and kinds == pattern else None
 
 
-def _nope_every(config: dict[str, Any], model_type: str) -> int | None:
+def _nope_every(
+    config: dict[str, Any], model_type: str, window_pattern: tuple[int, int] | None
+) -> int | None:
     """The period of SmolLM3's NoPE layers for the template (0: RoPE in every
     layer), or None when its no_rope_layers follow no period. Cohere 2's are its
-    global layers."""
+    global layers (`window_pattern`'s period)."""
     if model_type == "cohere2":
-        window_pattern = _attention_window(config, model_type)
         return window_pattern[1] if window_pattern else 0
     if model_type != "smollm3":
         return 0
@@ -600,10 +596,13 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     config = _with_transformers_defaults(config, model_type)
     rope, rope_unsupported = _rope(config, model_type)
     window_pattern = _attention_window(config, model_type)
-    nope_every = _nope_every(config, model_type)
+    nope_every = _nope_every(config, model_type, window_pattern)
     unsupported = {**_unsupported_fields(config, model_type), **rope_unsupported}
     if window_pattern is None:
         unsupported["layer_types"] = _layer_types(config, model_type)
+    elif model_type == "cohere2" and window_pattern == (0, 0):
+        # Cohere 2 rotates its sliding layers only: here none at all.
+        unsupported["layer_types"] = "no sliding layers (so no RoPE in any layer)"
     if nope_every is None:
         key = (
             "no_rope_layers"
