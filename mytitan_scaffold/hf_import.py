@@ -95,6 +95,7 @@ _ROPE_TYPES = {
     "llama3": "rope_llama3",
     "yarn": "rope_yarn",
     "linear": "rope_linear",
+    "longrope": "rope_longrope",
 }
 _SCALED_ROPE_TYPES = ("llama3", "yarn", "linear")
 # "owner/name", as the Hub spells a model (checked only when no such path exists).
@@ -245,24 +246,38 @@ def _rope(
         params["rope_theta"] = config.get("rope_theta", _default_theta(model_type))
     kind = _rope_type(params)
     unsupported = {}
-    if model_type == "phi3" and kind != "default":
-        # transformers' Phi-3 reads only LongRoPE ("su" and "yarn" are its old names).
-        kind = "longrope" if kind in ("su", "yarn") else kind
-        unsupported["rope_type"] = kind
+    if model_type == "phi3" and kind in ("su", "yarn"):
+        kind = "longrope"  # transformers' Phi-3 reads its old names as LongRoPE
+    if model_type == "phi3" and kind not in ("default", "longrope"):
+        unsupported["rope_type"] = kind  # transformers' Phi-3 refuses the others
     elif kind not in _ROPE_TYPES:
         unsupported["rope_type"] = kind
-    if kind in ("llama3", "yarn"):
-        # transformers' defaults: the pretraining length is the config's own
-        # original_max_position_embeddings when it has one (as Phi-3 writes it), else
-        # the one in the RoPE keys, else max_position_embeddings; a missing factor
-        # is the ratio of the two lengths.
+    if kind in ("llama3", "yarn", "longrope"):
+        # The pretraining length: the config's own original_max_position_embeddings
+        # (as Phi-3 writes it) or the one in the RoPE keys, else
+        # max_position_embeddings; a missing factor is the ratio of the two lengths.
         longest = config["max_position_embeddings"]
-        original = config.get("original_max_position_embeddings")
-        if original is None:
-            original = params.get("original_max_position_embeddings") or longest
+        top = config.get("original_max_position_embeddings")
+        inner = params.get("original_max_position_embeddings")
+        if top is not None and inner is not None and top != inner:
+            # transformers reads one or the other by class, RoPE kind and version.
+            unsupported["original_max_position_embeddings"] = (
+                f"{top} beside {inner} in the RoPE keys (keep one)"
+            )
+        original = top or inner or longest
         params["original_max_position_embeddings"] = original
         if not params.get("factor"):
             params["factor"] = longest / original
+    if kind == "longrope":
+        # LongRoPE reads its factor only for the attention scale, which is 1 up to 1.
+        params["factor"] = max(params["factor"], 1.0)
+        # An attention_factor equal to LongRoPE's own changes nothing.
+        derived = _longrope_magnitude(
+            params["factor"], params["original_max_position_embeddings"]
+        )
+        given = params.pop("attention_factor", None)
+        if given is not None and not math.isclose(given, derived, rel_tol=1e-9):
+            unsupported["rope attention_factor"] = given
     if kind == "linear" and not params.get("factor"):
         unsupported["rope factor"] = params.get("factor")  # transformers needs one
     if kind == "yarn":
@@ -286,6 +301,11 @@ def _rope(
     params["partial_rotary_factor"] = float(factor)
     params["rope_type"] = kind
     return params, {**per_type_unsupported, **unsupported}
+
+
+def _longrope_magnitude(factor: float, original: int) -> float:
+    """The attention factor LongRoPE derives from its scaling factor (the template's)."""
+    return math.sqrt(1 + math.log(factor) / math.log(original)) if factor > 1 else 1.0
 
 
 def _yarn_magnitude(factor: float) -> float:
@@ -667,9 +687,9 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers.update(_moe_answers(config, model_type))
     if model_type in _HF_LAYOUTS:
         answers["hf_layout"] = _HF_LAYOUTS[model_type]  # stacked projections
-    if rope["rope_type"] in _SCALED_ROPE_TYPES:
+    if rope["rope_type"] in (*_SCALED_ROPE_TYPES, "longrope"):
         answers["rope_scaling_factor"] = float(rope["factor"])
-    if rope["rope_type"] in ("llama3", "yarn"):
+    if rope["rope_type"] in ("llama3", "yarn", "longrope"):
         answers["rope_original_max_seq_len"] = int(
             rope["original_max_position_embeddings"]
         )
@@ -680,6 +700,9 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     if rope["rope_type"] == "llama3":
         answers["rope_low_freq_factor"] = float(rope.get("low_freq_factor", 1.0))
         answers["rope_high_freq_factor"] = float(rope.get("high_freq_factor", 4.0))
+    if rope["rope_type"] == "longrope":
+        answers["rope_short_factor"] = rope.get("short_factor")
+        answers["rope_long_factor"] = rope.get("long_factor")
     if rope["rope_type"] == "yarn":
         answers["rope_yarn_beta_fast"] = float(rope.get("beta_fast") or 32.0)
         answers["rope_yarn_beta_slow"] = float(rope.get("beta_slow") or 1.0)

@@ -17,7 +17,14 @@ OPTIONS = {
     "head_dim": ["derived", "explicit"],
     "qk_norm": ["off", "head", "full"],
     "qkv_bias": [False, True],
-    "positional": ["rope", "rope_llama3", "rope_yarn", "rope_linear", "none"],
+    "positional": [
+        "rope",
+        "rope_llama3",
+        "rope_yarn",
+        "rope_linear",
+        "rope_longrope",
+        "none",
+    ],
     # Share of each head that RoPE rotates (rope_fraction); none rotates nothing.
     "rope_share": ["whole", "half"],
     "norm": ["rmsnorm", "layernorm", "layernorm_nobias"],
@@ -174,7 +181,7 @@ def _make_valid(combination: dict, keep: set) -> None:
 
 
 SCALED_ROPE = ("rope_yarn", "rope_llama3", "rope_linear")
-ROTARY = ("rope", *SCALED_ROPE)
+ROTARY = ("rope", *SCALED_ROPE, "rope_longrope")
 
 
 def _repair_global_rope(
@@ -319,6 +326,12 @@ def answers(combination: dict, name: str) -> dict:
         result["nope_every"] = 2
     if combination["rope_share"] == "half":
         result["rope_fraction"] = 0.5
+    if combination["positional"] == "rope_longrope":
+        # One factor per pair the 2048-wide flavor's heads rotate, each its own.
+        head = 128 if combination["head_dim"] == "explicit" else 2048 // 32
+        pairs = int(head * result.get("rope_fraction", 1.0)) // 2
+        result["rope_short_factor"] = [1.0 + 0.02 * i for i in range(pairs)]
+        result["rope_long_factor"] = [1.0 + 0.5 * i for i in range(pairs)]
     if combination["qk_norm"] != "off":
         result["qk_norm_scope"] = combination["qk_norm"]
     if combination["hf_layout"] != "llama":

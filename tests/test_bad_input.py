@@ -174,6 +174,34 @@ CASES = {
         ["new", "x", "--positional", "rope_yarn", "--rope-yarn-beta-slow", "64"],
         "must be below rope_yarn_beta_fast",
     ),
+    "longrope_factor_count": (
+        [
+            "new",
+            "x",
+            "--positional",
+            "rope_longrope",
+            "-d",
+            "rope_short_factor=[1.0, 1.5]",
+        ],
+        "rope_short_factor has 2 numbers, but the main flavor's head rotates 32 pairs",
+    ),
+    "longrope_factor_sign": (
+        [
+            "new",
+            "x",
+            "--positional",
+            "rope_longrope",
+            "--rope-fraction",
+            "0.25",
+            "-d",
+            "rope_long_factor=[1.0, 0.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]",
+        ],
+        "rope_long_factor must hold positive numbers (each divides a frequency), got 0.0",
+    ),
+    "longrope_factor_list": (
+        ["new", "x", "--positional", "rope_longrope", "-d", "rope_short_factor=2.0"],
+        "rope_short_factor must be a list of 32 numbers",
+    ),
     "extra_flavor_divisibility": (
         ["new", "x", "-d", "extra_flavors={big: {n_heads: 30}}"],
         "not divisible by n_kv_heads",

@@ -1,5 +1,6 @@
 """`mytitan new --from-hf`: HF configs become answers that rebuild the same model."""
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -19,6 +20,10 @@ from .test_render import COUNTERPARTS
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
 CONFIG_NAMES = sorted(p.name for p in CONFIGS.glob("*.json"))
+# Phi-3.5 mini's LongRoPE: 48 short and 48 long factors.
+PHI35_ROPE = json.loads((CONFIGS / "phi-3.5-mini-instruct.json").read_text())[
+    "rope_scaling"
+]
 
 
 def _hf_model(config: dict, device: str = "cpu") -> torch.nn.Module:
@@ -128,6 +133,20 @@ def _tiny(config: dict) -> dict:
     return tiny
 
 
+def _fit_longrope(tiny: dict) -> dict:
+    """LongRoPE factors taken at evenly spaced pairs, one per pair the toy's heads
+    rotate (as the template's smaller flavors take them)."""
+    rope = tiny.get("rope_scaling") or {}
+    if "short_factor" not in rope:
+        return tiny
+    pairs = int(tiny["head_dim"] * tiny.get("partial_rotary_factor", 1.0)) // 2
+    fitted = {
+        key: [rope[key][i * len(rope[key]) // pairs] for i in range(pairs)]
+        for key in ("short_factor", "long_factor")
+    }
+    return {**tiny, "rope_scaling": {**rope, **fitted}}
+
+
 # Llama 3.1's RoPE scaling, for the configs below that take it.
 LLAMA3_ROPE = {
     "rope_type": "llama3",
@@ -142,8 +161,9 @@ LLAMA3_ROPE = {
 # every second layer global), Ministral's global layers, OLMo 3's global layers and
 # per-kind RoPE settings, Dots1 routing within the best of its expert groups,
 # StableLM's other rotary share and qkv bias, SmolLM3's NoPE interval alone,
-# Phi-4-mini's shape, GLM's pre-norm blocks (GLM-4-9B-chat) and other settings,
-# Granite with the usual attention scale, and Cohere's and Cohere 2's other settings.
+# Phi-4-mini's shape, Phi-3.5 past its original context, GLM's pre-norm blocks
+# (GLM-4-9B-chat) and other settings, Granite with the usual attention scale, and
+# Cohere's and Cohere 2's other settings.
 CHANGED_CONFIGS = {
     # Command R's MHA (at the toy's 4 heads) and logit scale, untied, Llama 3's
     # RoPE scaling.
@@ -195,16 +215,21 @@ CHANGED_CONFIGS = {
             "rope_scaling": LLAMA3_ROPE,
         },
     ),
-    # Phi-4-mini without its LongRoPE: GQA, three quarters of each head rotated,
-    # tied embeddings, a window longer than the test's tokens.
-    "phi4_mini_without_longrope": (
-        "phi-3-mini-4k-instruct.json",
+    # Phi-4-mini's shape: GQA, LongRoPE on three quarters of each head, tied
+    # embeddings (with Phi-3.5 mini's factors).
+    "phi4_mini": (
+        "phi-3.5-mini-instruct.json",
         {
             "num_key_value_heads": 2,
             "partial_rotary_factor": 0.75,
             "tie_word_embeddings": True,
-            "sliding_window": 262144,
         },
+    ),
+    # Phi-3.5 mini past its original context (16 tokens here, fewer than the
+    # test's 24): the long factors, and a larger attention scale.
+    "phi35_long_factors": (
+        "phi-3.5-mini-instruct.json",
+        {"original_max_position_embeddings": 16},
     ),
     # The toy sizes give 4 experts: the best group's 2 experts against the best 2.
     "dots1_node_limited": ("dots.llm1-base.json", {"n_group": 2, "topk_group": 1}),
@@ -333,10 +358,16 @@ def test_tiny_version_matches_transformers(tmp_path, config_name):
         tiny = {**_tiny(json.loads((CONFIGS / base).read_text())), **changes}
     else:
         tiny = _tiny(json.loads((CONFIGS / config_name).read_text()))
+    tiny = _fit_longrope(tiny)
     path = tmp_path / "config.json"
     path.write_text(json.dumps(tiny))
     spec, answers = _render(tmp_path, path, "tiny")
-    args = spec.model_args[answers["flavor_name"]]
+    seq_len = 24
+    # Trained on the test's sequences, as training.seq_len sets it: LongRoPE
+    # picks its factors by this length, as transformers does by the input's.
+    args = dataclasses.replace(
+        spec.model_args[answers["flavor_name"]], max_seq_len=seq_len
+    )
     torch.manual_seed(0)
     hf_model = _hf_model(tiny).eval()
     randomize_norms(hf_model)
@@ -346,7 +377,7 @@ def test_tiny_version_matches_transformers(tmp_path, config_name):
     hf_model.save_pretrained(tmp_path / "hf")
     weights = load_file(tmp_path / "hf" / "model.safetensors")
     model.load_state_dict(adapter.from_hf(weights), strict=True)
-    tokens = torch.randint(0, tiny["vocab_size"], (2, 24))
+    tokens = torch.randint(0, tiny["vocab_size"], (2, seq_len))
     with torch.no_grad():
         diff = (model(tokens) - hf_model(tokens).logits).abs().max().item()
     assert diff <= 1e-4
@@ -673,6 +704,33 @@ def test_answers_for_phi3(config_name, window, flavor):
     assert (answers["sliding_window"], answers["flavor_name"]) == (window, flavor)
 
 
+def test_answers_for_phi35_longrope(tmp_path):
+    config = json.loads((CONFIGS / "phi-3.5-mini-instruct.json").read_text())
+    answers = answers_from_hf_config(CONFIGS / "phi-3.5-mini-instruct.json")
+    assert answers["positional"] == "rope_longrope"
+    assert answers["rope_short_factor"] == PHI35_ROPE["short_factor"]
+    assert answers["rope_long_factor"] == PHI35_ROPE["long_factor"]
+    # 128K over 4K: the attention scale's factor.
+    assert answers["rope_original_max_seq_len"] == 4096
+    assert answers["rope_scaling_factor"] == 32.0
+    # The old names of LongRoPE.
+    for kind in ("su", "yarn"):
+        path = tmp_path / f"{kind}.json"
+        path.write_text(
+            json.dumps(config | {"rope_scaling": PHI35_ROPE | {"type": kind}})
+        )
+        assert answers_from_hf_config(path) == answers
+    # Left out, it is Phi3Config's default.
+    del config["original_max_position_embeddings"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    hf = transformers.AutoConfig.for_model(**config)
+    assert (
+        answers_from_hf_config(path)["rope_original_max_seq_len"]
+        == hf.rope_parameters["original_max_position_embeddings"]
+    )
+
+
 def test_answers_for_glm4():
     answers = answers_from_hf_config(CONFIGS / "glm4-9b-defaults.json")
     # Glm4Config's defaults: sandwich norms, qkv bias, half of each head rotated,
@@ -882,13 +940,23 @@ def test_answers_for_llama_rope_scaling():
             ["use_sliding_window=True"],
         ),
         (
-            # Phi-3 128K's LongRoPE, by its old name; dropout between sublayers.
+            # Dropout between sublayers.
             "phi-3-mini-4k-instruct.json",
-            {
-                "rope_scaling": {"type": "su", "short_factor": [1.0] * 48},
-                "resid_pdrop": 0.1,
-            },
-            ["rope_type='longrope'", "resid_pdrop=0.1"],
+            {"resid_pdrop": 0.1},
+            ["resid_pdrop=0.1"],
+        ),
+        (
+            # The pretraining length given twice, differently: transformers reads
+            # one or the other by class, RoPE kind and version.
+            "phi-3.5-mini-instruct.json",
+            {"rope_scaling": PHI35_ROPE | {"original_max_position_embeddings": 2048}},
+            ["original_max_position_embeddings='4096 beside 2048"],
+        ),
+        (
+            # LongRoPE with an attention scale other than its own.
+            "phi-3.5-mini-instruct.json",
+            {"rope_scaling": PHI35_ROPE | {"attention_factor": 1.5}},
+            ["rope attention_factor=1.5"],
         ),
         (
             # transformers' Phi-3 refuses RoPE scaling other than LongRoPE.

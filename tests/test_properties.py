@@ -42,7 +42,16 @@ def valid_answers(draw):
         "qk_norm": draw(st.booleans()),
         "qkv_bias": draw(st.booleans()),
         "positional": draw(
-            st.sampled_from(["rope", "rope_llama3", "rope_yarn", "rope_linear", "none"])
+            st.sampled_from(
+                [
+                    "rope",
+                    "rope_llama3",
+                    "rope_yarn",
+                    "rope_linear",
+                    "rope_longrope",
+                    "none",
+                ]
+            )
         ),
         "norm": draw(st.sampled_from(["rmsnorm", "layernorm", "layernorm_nobias"])),
         "ffn": draw(st.sampled_from(["swiglu", "geglu", "gelu"])),
@@ -53,6 +62,13 @@ def valid_answers(draw):
     if answers["positional"] != "none":
         # Head dimensions here are multiples of 16: every share rotates an even count.
         answers["rope_fraction"] = draw(st.sampled_from([1.0, 0.5, 0.25]))
+    if answers["positional"] == "rope_longrope":
+        # One factor per rotated pair; their lengths as text decide the layout.
+        head = head_dim or dim // heads
+        pairs = int(head * answers["rope_fraction"]) // 2
+        factors = st.lists(st.floats(1e-6, 100.0), min_size=pairs, max_size=pairs)
+        answers["rope_short_factor"] = draw(factors)
+        answers["rope_long_factor"] = draw(factors)
     extra = {}
     if draw(st.booleans()):
         extra["Big"] = {"n_layers": draw(st.integers(1, 128)), "dim": dim * 2}

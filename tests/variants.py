@@ -16,8 +16,9 @@ LayerNorm, RoPE on a quarter of each head, qkv bias), gemma_like (Gemma 3: sandw
 norms, GeGLU, scaled embeddings, every sixth layer global, the local layers with a
 RoPE base of their own), gemma2_like (Gemma 2 27B: local and global layers
 alternating, scores scaled by dim // n_heads and soft-capped, logits soft-capped),
-phi3_like (Phi-4-mini without LongRoPE: RoPE on three quarters of each head, tied
-embeddings, a window, HF weights with q/k/v and gate/up stacked), glm4_like (GLM-4:
+phi3_like (Phi-4-mini's shape: LongRoPE on three quarters of each head, with
+Phi-3.5 mini's factors, tied embeddings, a window, HF weights with q/k/v and gate/up
+stacked), glm4_like (GLM-4:
 sandwich norms under GLM's names, qkv bias, RoPE on half of each head in pairs,
 gate/up stacked), granite_like (Granite 3.3 8B: embeddings, residual branches and
 logits multiplied by constants, scores scaled by 1 / head_dim, tied embeddings),
@@ -27,6 +28,14 @@ pairs in the checkpoints), cohere2_like (Command R7B: the same with a window in 
 layers of four, the fourth global and without RoPE).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
+
+import json
+from pathlib import Path
+
+# Phi-3.5 mini's LongRoPE factors (48 pairs, as Phi-4-mini's heads rotate).
+PHI35_ROPE = json.loads(
+    (Path(__file__).parent / "data/hf_configs/phi-3.5-mini-instruct.json").read_text()
+)["rope_scaling"]
 
 VARIANTS = {
     "default": {},
@@ -118,7 +127,11 @@ VARIANTS = {
         "n_heads": 24,
         "n_kv_heads": 8,
         "dim": 3072,
-        "positional": "rope",
+        "positional": "rope_longrope",
+        "rope_theta": 10000.0,
+        "rope_original_max_seq_len": 4096,
+        "rope_short_factor": PHI35_ROPE["short_factor"],
+        "rope_long_factor": PHI35_ROPE["long_factor"],
         "rope_fraction": 0.75,
         "weight_tying": True,
         "sliding_window": 262144,
