@@ -35,10 +35,10 @@ def test_pairwise_set_covers_every_pair():
     covered = set().union(*map(value_pairs, PAIRWISE))
     assert possible_pairs() <= covered
     assert all(valid(combination) for combination in PAIRWISE)
-    # MoE needs SwiGLU and Llama's HF layout, a rotated share and NoPE layers need RoPE, scaling the
-    # global layers only needs scaled RoPE and global layers, a local RoPE base
-    # needs RoPE and global layers, and embeddings take one scale: the only pairs no
-    # valid combination can hold.
+    # MoE needs SwiGLU and Llama's HF layout, a rotated share and NoPE layers need
+    # RoPE, scaling the global layers only needs global layers and a scaled RoPE
+    # other than LongRoPE, a local RoPE base needs RoPE and global layers, and
+    # embeddings take one scale: the only pairs no valid combination can hold.
     impossible = {
         pair
         for a, b in itertools.combinations(OPTIONS, 2)
@@ -57,7 +57,7 @@ def test_pairwise_set_covers_every_pair():
         (("nope_layers", "every_2nd"), ("positional", "none"))
     } | {
         (("positional", positional), ("rope_scaling_layers", "global"))
-        for positional in ("rope", "none")
+        for positional in ("rope", "rope_longrope", "none")
     } | {
         (("attention_window", window), ("rope_scaling_layers", "global"))
         for window in ("full", "all_local")
