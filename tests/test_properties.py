@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .conftest import assert_ruff_clean, render_answers
+from .option_matrix import OPTIONS
 
 FAST = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 EXHAUSTIVE = settings(
@@ -41,18 +42,7 @@ def valid_answers(draw):
         "head_dim": head_dim,
         "qk_norm": draw(st.booleans()),
         "qkv_bias": draw(st.booleans()),
-        "positional": draw(
-            st.sampled_from(
-                [
-                    "rope",
-                    "rope_llama3",
-                    "rope_yarn",
-                    "rope_linear",
-                    "rope_longrope",
-                    "none",
-                ]
-            )
-        ),
+        "positional": draw(st.sampled_from(OPTIONS["positional"])),
         "norm": draw(st.sampled_from(["rmsnorm", "layernorm", "layernorm_nobias"])),
         "ffn": draw(st.sampled_from(["swiglu", "geglu", "gelu"])),
         "ffn_hidden_dim": draw(st.integers(1, 256)) * 32 if explicit_ffn else 0,
