@@ -17,13 +17,10 @@ from mytitan_scaffold.hf_import import _flavor_name, _head_dim, answers_from_hf_
 from .conftest import assert_hf_config_reads_back, import_package, randomize_norms
 from .test_cli import mytitan, tree_hash
 from .test_render import COUNTERPARTS
+from .variants import PHI35_ROPE
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
 CONFIG_NAMES = sorted(p.name for p in CONFIGS.glob("*.json"))
-# Phi-3.5 mini's LongRoPE: 48 short and 48 long factors.
-PHI35_ROPE = json.loads((CONFIGS / "phi-3.5-mini-instruct.json").read_text())[
-    "rope_scaling"
-]
 
 
 def _hf_model(config: dict, device: str = "cpu") -> torch.nn.Module:
