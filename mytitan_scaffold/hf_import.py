@@ -29,6 +29,7 @@ SUPPORTED_MODEL_TYPES = (
     "mixtral",
     "qwen3_moe",
     "dots1",
+    "glm4_moe",
     "smollm3",
     "stablelm",
     "gemma2",
@@ -74,15 +75,26 @@ _LAYER_NORMS = {
     "cohere2": "layernorm_nobias",
 }
 # Model types whose q/k/v bias is the attention_bias flag.
-_ATTENTION_BIAS_TYPES = ("glm", "glm4")
+_ATTENTION_BIAS_TYPES = ("glm", "glm4", "glm4_moe")
 # Model types that may rotate only part of each head, with transformers' default share.
-_PARTIAL_ROTARY_DEFAULTS = {"stablelm": 0.25, "phi3": 1.0, "glm": 0.5, "glm4": 0.5}
+_PARTIAL_ROTARY_DEFAULTS = {
+    "stablelm": 0.25,
+    "phi3": 1.0,
+    "glm": 0.5,
+    "glm4": 0.5,
+    "glm4_moe": 0.5,
+}
 # Keys of the expert count, and of the expert hidden size, per MoE model type.
 _MOE_KEYS = {
     "mixtral": ("num_local_experts", "intermediate_size"),
     "qwen3_moe": ("num_experts", "moe_intermediate_size"),
     "dots1": ("n_routed_experts", "moe_intermediate_size"),
+    "glm4_moe": ("n_routed_experts", "moe_intermediate_size"),
 }
+# MoE model types that route as DeepSeek-V3 does: sigmoid scores, routing biases,
+# shared experts. (GLM-4.5's multi-token-prediction layers, num_nextn_predict_layers,
+# are no part of transformers' forward pass, so they change no logit.)
+_SIGMOID_MOE_TYPES = ("dots1", "glm4_moe")
 # transformers' global-layer period without layer_types (the config classes
 # derive them; OLMo 3's and Gemma 2's period is no field, Gemma 3's and Cohere 2's
 # an optional sliding_window_pattern).
@@ -381,10 +393,11 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         dense = config.get("mlp_only_layers") or []
         if sorted(dense) != list(range(len(dense))):
             found["mlp_only_layers"] = dense
-    if model_type == "dots1":
-        # Dots1 routes like the template's sigmoid recipe only with shared experts.
+    if model_type in _SIGMOID_MOE_TYPES:
+        # They route like the template's sigmoid recipe only with shared experts.
         if not config.get("n_shared_experts"):
             found["n_shared_experts"] = config.get("n_shared_experts")
+    if model_type == "dots1":
         if "sliding_attention" in _layer_types(config, model_type):
             found["layer_types"] = "sliding layers (no MoE window in the template)"
     return found
@@ -551,10 +564,10 @@ def _granite_answers(config: dict[str, Any], head_dim: int) -> dict[str, Any]:
 
 def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
     """Mixtral and Qwen3-MoE route with a softmax over the experts, no shared
-    experts, and train with the Switch auxiliary loss; Dots1 routes with sigmoid
-    scores, shared experts and routing biases (DeepSeek-V3's recipe)."""
+    experts, and train with the Switch auxiliary loss; Dots1 and GLM-4.5 route
+    with sigmoid scores, shared experts and routing biases (DeepSeek-V3's recipe)."""
     experts_key, hidden_key = _MOE_KEYS[model_type]
-    if model_type == "dots1":
+    if model_type in _SIGMOID_MOE_TYPES:
         answers = {
             "moe": True,
             "moe_experts": config[experts_key],
@@ -648,7 +661,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "n_kv_heads": config.get("num_key_value_heads") or heads,
         # Explicit only when it differs from dim // n_heads (as in Qwen3).
         "head_dim": head_dim if head_dim * heads != dim else 0,
-        "qk_norm": model_type in _QK_NORM_TYPES,
+        "qk_norm": model_type in _QK_NORM_TYPES
+        or (model_type == "glm4_moe" and bool(config["use_qk_norm"])),
         "qkv_bias": model_type == "qwen2"
         or bool(config.get("use_qkv_bias"))
         or (model_type in _ATTENTION_BIAS_TYPES and bool(config["attention_bias"])),

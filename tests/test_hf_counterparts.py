@@ -55,6 +55,11 @@ RECIPES = [
     ("MixtralForCausalLM", {"moe": "softmax_aux_loss"}),
     ("Qwen3MoeForCausalLM", {"moe": "softmax_aux_loss", "qk_norm": "head"}),
     ("Dots1ForCausalLM", {"moe": "sigmoid_bias_shared_groups", "qk_norm": "head"}),
+    # GLM-4.5-Air's attention: qkv bias, RoPE on half of each head.
+    (
+        "Glm4MoeForCausalLM",
+        {"moe": "sigmoid_bias_shared_groups", "qkv_bias": True, "rope_share": "half"},
+    ),
     ("SmolLM3ForCausalLM", {"nope_layers": "every_2nd"}),
     ("StableLmForCausalLM", {"norm": "layernorm"}),
     ("Phi3ForCausalLM", {"hf_layout": "phi3"}),

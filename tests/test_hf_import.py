@@ -157,6 +157,7 @@ LLAMA3_ROPE = {
 # What the shipped configs do not show: Qwen's sliding windows (local everywhere, or
 # every second layer global), Ministral's global layers, OLMo 3's global layers and
 # per-kind RoPE settings, Dots1 routing within the best of its expert groups,
+# GLM-4.5's qk-norm and other GLM-4.5-Air settings,
 # StableLM's other rotary share and qkv bias, SmolLM3's NoPE interval alone,
 # Phi-4-mini's shape, Phi-3.5 past its original context, GLM's pre-norm blocks
 # (GLM-4-9B-chat) and other settings, Granite with the usual attention scale, and
@@ -230,6 +231,29 @@ CHANGED_CONFIGS = {
     ),
     # The toy sizes give 4 experts: the best group's 2 experts against the best 2.
     "dots1_node_limited": ("dots.llm1-base.json", {"n_group": 2, "topk_group": 1}),
+    # GLM-4.5's qk-norm per head and route scale, routing within the better of two
+    # expert groups.
+    "glm45_qk_norm_node_limited": (
+        "glm-4.5-air.json",
+        {
+            "use_qk_norm": True,
+            "routed_scaling_factor": 2.5,
+            "n_group": 2,
+            "topk_group": 1,
+        },
+    ),
+    # Whole heads rotated, no qkv bias, tied embeddings, unnormalized top-k scores,
+    # Llama 3's RoPE scaling.
+    "glm4_moe_whole_rotary_llama3": (
+        "glm-4.5-air.json",
+        {
+            "partial_rotary_factor": 1.0,
+            "attention_bias": False,
+            "tie_word_embeddings": True,
+            "norm_topk_prob": False,
+            "rope_scaling": LLAMA3_ROPE,
+        },
+    ),
     # Half of each head rotated, and biases on q, k and v.
     "stablelm_half_rotary_qkv_bias": (
         "stablelm-3b-4e1t.json",
@@ -652,6 +676,36 @@ def test_answers_for_dots1():
     # Whole billions past 100B, never "1.4e+02B".
     assert answers["flavor_name"] == "143B"
     assert "moe_expert_groups" not in answers  # n_group 1: no node-limited routing
+
+
+def test_answers_for_glm45_air():
+    answers = answers_from_hf_config(CONFIGS / "glm-4.5-air.json")
+    # Dots1's routing with GLM-4's attention: qkv bias, half of each head rotated
+    # (in halves, as Llama's checkpoints keep them), heads wider than dim // n_heads.
+    assert (answers["moe_score_func"], answers["moe_load_balancing"]) == (
+        "sigmoid",
+        "expert_bias",
+    )
+    assert (answers["moe_experts"], answers["moe_top_k"]) == (128, 8)
+    assert (answers["moe_shared_experts"], answers["moe_dense_layers"]) == (1, 1)
+    assert (answers["moe_hidden_dim"], answers["ffn_hidden_dim"]) == (1408, 10944)
+    assert answers["moe_route_norm"] and answers["moe_route_scale"] == 1.0
+    assert answers["qkv_bias"] and not answers["qk_norm"]
+    assert (answers["rope_fraction"], answers["head_dim"]) == (0.5, 128)
+    assert "hf_layout" not in answers  # Llama's
+    assert answers["flavor_name"] == "107B"
+
+
+def test_glm45_air_exports_as_glm4_moe_without_a_prediction_layer(tmp_path):
+    spec, answers = _render(tmp_path, CONFIGS / "glm-4.5-air.json", "glm")
+    adapter = sys.modules[spec.state_dict_adapter.__module__]
+    config = adapter.hf_config(spec.model_args[answers["flavor_name"]])
+    assert config["architectures"] == ["Glm4MoeForCausalLM"]
+    # Its checkpoints carry no multi-token-prediction layer: none is announced.
+    assert config["num_nextn_predict_layers"] == 0
+    released = json.loads((CONFIGS / "glm-4.5-air.json").read_text())
+    same = ("partial_rotary_factor", "attention_bias", "n_routed_experts", "head_dim")
+    assert {k: config[k] for k in same} == {k: released[k] for k in same}
 
 
 @pytest.mark.parametrize(

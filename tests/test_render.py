@@ -154,6 +154,7 @@ COUNTERPARTS = {
     "mixtral_like": "MixtralForCausalLM",
     "qwen3_moe_like": "Qwen3MoeForCausalLM",
     "dots1_like": "Dots1ForCausalLM",
+    "glm4_moe_like": "Glm4MoeForCausalLM",
     "stablelm_like": "StableLmForCausalLM",
     "gemma_like": "Gemma3ForCausalLM",
     "gemma2_like": "Gemma2ForCausalLM",

@@ -11,7 +11,9 @@ YaRN in the global layers only), mistral_like (Mistral: sliding window in every
 layer), qwen3_alternating_window and qwen2_local_window (Qwen's layer_types),
 mixtral_like (Mixtral: MoE with a sliding window), qwen3_moe_like (Qwen3-MoE: a
 dense first block, unnormalized top-k), dots1_like (Dots1: sigmoid routing within
-the best expert groups, shared experts, routing biases), stablelm_like (StableLM:
+the best expert groups, shared experts, routing biases), glm4_moe_like (GLM-4.5:
+the same routing over all experts, with qkv bias, qk-norm per head, RoPE on half of
+each head and heads wider than dim // n_heads), stablelm_like (StableLM:
 LayerNorm, RoPE on a quarter of each head, qkv bias), gemma_like (Gemma 3: sandwich
 norms, GeGLU, scaled embeddings, every sixth layer global, the local layers with a
 RoPE base of their own), gemma2_like (Gemma 2 27B: local and global layers
@@ -259,6 +261,23 @@ VARIANTS = {
         "moe_load_balancing": "expert_bias",
         "moe_dense_layers": 1,
         "moe_hidden_dim": 512,
+        "extra_flavors": {},
+    },
+    "glm4_moe_like": {
+        "moe": True,
+        "qk_norm": True,
+        "qkv_bias": True,
+        "head_dim": 128,
+        "positional": "rope",
+        "rope_fraction": 0.5,
+        "moe_experts": 8,
+        "moe_top_k": 2,
+        "moe_shared_experts": 1,
+        "moe_score_func": "sigmoid",
+        "moe_route_scale": 2.5,
+        "moe_load_balancing": "expert_bias",
+        "moe_dense_layers": 1,
+        "moe_hidden_dim": 384,
         "extra_flavors": {},
     },
     "deepseek_like_moe": {
