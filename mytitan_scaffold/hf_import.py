@@ -393,13 +393,13 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         dense = config.get("mlp_only_layers") or []
         if sorted(dense) != list(range(len(dense))):
             found["mlp_only_layers"] = dense
-    if model_type in _SIGMOID_MOE_TYPES:
-        # They route like the template's sigmoid recipe only with shared experts.
-        if not config.get("n_shared_experts"):
-            found["n_shared_experts"] = config.get("n_shared_experts")
-    if model_type == "dots1":
-        if "sliding_attention" in _layer_types(config, model_type):
-            found["layer_types"] = "sliding layers (no MoE window in the template)"
+    # They route like the template's sigmoid recipe only with shared experts.
+    if model_type in _SIGMOID_MOE_TYPES and not config.get("n_shared_experts"):
+        found["n_shared_experts"] = config.get("n_shared_experts")
+    if model_type == "dots1" and "sliding_attention" in _layer_types(
+        config, model_type
+    ):
+        found["layer_types"] = "sliding layers (no MoE window in the template)"
     return found
 
 
