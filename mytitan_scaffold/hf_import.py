@@ -393,7 +393,7 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         dense = config.get("mlp_only_layers") or []
         if sorted(dense) != list(range(len(dense))):
             found["mlp_only_layers"] = dense
-    # They route like the template's sigmoid recipe only with shared experts.
+    # Dots1 and GLM-4.5 route as the sigmoid recipe does only with shared experts.
     if model_type in _SIGMOID_MOE_TYPES and not config.get("n_shared_experts"):
         found["n_shared_experts"] = config.get("n_shared_experts")
     if model_type == "dots1" and "sliding_attention" in _layer_types(

@@ -887,6 +887,8 @@ def test_answers_for_llama_rope_scaling():
         ),
         # Dots1 without shared experts; local layers.
         ("dots.llm1-base.json", {"n_shared_experts": None}, ["n_shared_experts=None"]),
+        # GLM-4.5 without shared experts.
+        ("glm-4.5-air.json", {"n_shared_experts": 0}, ["n_shared_experts=0"]),
         # transformers' Llama rotates whole heads: a share would be ignored there.
         (
             "llama-3.2-1b.json",
