@@ -117,9 +117,12 @@ def test_dry_run_writes_nothing(tmp_path):
     [
         (["--norm-placement", "sandwich"], "LlamaForCausalLM, would need pre-norm"),
         # An MoE model is compared with the MoE classes only: DeepSeek-style
-        # routing without qk-norm is one change away from Dots1.
+        # routing in post-norm blocks is one change away from Glm4Moe (OLMo 2's
+        # post-norm is a dense class).
         (
             [
+                "--norm-placement",
+                "post",
                 "--moe",
                 "--moe-score-func",
                 "sigmoid",
@@ -128,7 +131,7 @@ def test_dry_run_writes_nothing(tmp_path):
                 "--moe-load-balancing",
                 "expert_bias",
             ],
-            "Dots1ForCausalLM, would need qk-norm per head",
+            "Glm4MoeForCausalLM, would need pre-norm",
         ),
     ],
 )
