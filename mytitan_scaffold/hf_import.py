@@ -28,6 +28,7 @@ SUPPORTED_MODEL_TYPES = (
     "olmo3",
     "mixtral",
     "qwen3_moe",
+    "olmoe",
     "dots1",
     "glm4_moe",
     "smollm3",
@@ -44,9 +45,17 @@ SUPPORTED_MODEL_TYPES = (
 # GeGLU blocks between sandwich norms, embeddings scaled by sqrt(dim), and
 # RMSNorms that scale by 1 + weight (the adapter's business).
 _GEMMA_TYPES = ("gemma2", "gemma3_text")
-_QK_NORM_TYPES = ("qwen3", "olmo2", "olmo3", "qwen3_moe", "dots1", "gemma3_text")
-# Post-norm blocks with qk-norm across heads.
-_OLMO_TYPES = ("olmo2", "olmo3")
+_QK_NORM_TYPES = (
+    "qwen3",
+    "olmo2",
+    "olmo3",
+    "qwen3_moe",
+    "olmoe",
+    "dots1",
+    "gemma3_text",
+)
+# qk-norm across heads (OLMo 2 and 3 in post-norm blocks, OLMoE in pre-norm ones).
+_FULL_QK_NORM_TYPES = ("olmo2", "olmo3", "olmoe")
 # Where the norms sit, for the model types whose blocks are not pre-norm.
 _NORM_PLACEMENTS = {
     "olmo2": "post",
@@ -88,6 +97,7 @@ _PARTIAL_ROTARY_DEFAULTS = {
 _MOE_KEYS = {
     "mixtral": ("num_local_experts", "intermediate_size"),
     "qwen3_moe": ("num_experts", "moe_intermediate_size"),
+    "olmoe": ("num_experts", "intermediate_size"),
     "dots1": ("n_routed_experts", "moe_intermediate_size"),
     "glm4_moe": ("n_routed_experts", "moe_intermediate_size"),
 }
@@ -375,8 +385,11 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         expect("use_sliding_window", (False, None))
     if model_type == "qwen3_moe":
         expect("use_sliding_window", (False, None))
-    if model_type in ("qwen3", "olmo2", "olmo3", "qwen3_moe", "dots1", *_GEMMA_TYPES):
+    if model_type in (*_QK_NORM_TYPES, *_GEMMA_TYPES):
         expect("attention_bias", (False, None))
+    if model_type == "olmoe":
+        # q, k and v clamped to a range: not in the template.
+        expect("clip_qkv", (None,))
     if model_type == "stablelm":
         # Per-head LayerNorms (one weight per head).
         expect("qk_layernorm", (False, None))
@@ -589,8 +602,10 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
         "moe": True,
         "moe_experts": config[experts_key],
         "moe_top_k": config["num_experts_per_tok"],
-        # Mixtral's experts are as wide as its (unused) dense feed-forward.
-        "moe_hidden_dim": 0 if model_type == "mixtral" else config[hidden_key],
+        # Mixtral's and OLMoE's experts are as wide as the (unused) dense feed-forward.
+        "moe_hidden_dim": 0
+        if hidden_key == "intermediate_size"
+        else config[hidden_key],
         "moe_shared_experts": 0,
         "moe_score_func": "softmax",
         "moe_route_norm": model_type == "mixtral"
@@ -696,7 +711,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     if model_type in _COHERE_TYPES:
         answers["logit_multiplier"] = float(config["logit_scale"])
     if answers["qk_norm"]:
-        answers["qk_norm_scope"] = "full" if model_type in _OLMO_TYPES else "head"
+        answers["qk_norm_scope"] = "full" if model_type in _FULL_QK_NORM_TYPES else "head"
     if model_type in _MOE_KEYS:
         answers.update(_moe_answers(config, model_type))
     if model_type in _HF_LAYOUTS:

@@ -157,7 +157,7 @@ LLAMA3_ROPE = {
 # What the shipped configs do not show: Qwen's sliding windows (local everywhere, or
 # every second layer global), Ministral's global layers, OLMo 3's global layers and
 # per-kind RoPE settings, Dots1 routing within the best of its expert groups,
-# GLM-4.5's qk-norm and other GLM-4.5-Air settings,
+# GLM-4.5's qk-norm and other GLM-4.5-Air settings, OLMoE's other settings,
 # StableLM's other rotary share and qkv bias, SmolLM3's NoPE interval alone,
 # Phi-4-mini's shape, Phi-3.5 past its original context, GLM's pre-norm blocks
 # (GLM-4-9B-chat) and other settings, Granite with the usual attention scale, and
@@ -231,6 +231,17 @@ CHANGED_CONFIGS = {
     ),
     # The toy sizes give 4 experts: the best group's 2 experts against the best 2.
     "dots1_node_limited": ("dots.llm1-base.json", {"n_group": 2, "topk_group": 1}),
+    # OLMoE with renormalized top-k scores, GQA, tied embeddings, Llama 3's RoPE
+    # scaling.
+    "olmoe_renormalized_gqa_llama3": (
+        "olmoe-1b-7b-0924.json",
+        {
+            "norm_topk_prob": True,
+            "num_key_value_heads": 2,
+            "tie_word_embeddings": True,
+            "rope_scaling": LLAMA3_ROPE,
+        },
+    ),
     # GLM-4.5's qk-norm per head and route scale, routing within the better of two
     # expert groups.
     "glm45_qk_norm_node_limited": (
@@ -678,6 +689,22 @@ def test_answers_for_dots1():
     assert "moe_expert_groups" not in answers  # n_group 1: no node-limited routing
 
 
+def test_answers_for_olmoe():
+    answers = answers_from_hf_config(CONFIGS / "olmoe-1b-7b-0924.json")
+    # OLMo 2's qk-norm across heads in pre-norm blocks, every block an MoE one.
+    assert (answers["qk_norm"], answers["qk_norm_scope"]) == (True, "full")
+    assert answers["norm_placement"] == "pre"
+    assert (answers["moe_experts"], answers["moe_top_k"]) == (64, 8)
+    assert (answers["moe_score_func"], answers["moe_route_norm"]) == ("softmax", False)
+    assert (answers["moe_load_balancing"], answers["moe_aux_loss_coeff"]) == (
+        "aux_loss",
+        0.01,
+    )
+    # Experts as wide as intermediate_size, the dense width: 0 says so.
+    assert (answers["moe_hidden_dim"], answers["ffn_hidden_dim"]) == (0, 1024)
+    assert answers["moe_dense_layers"] == 0 and answers["flavor_name"] == "6.9B"
+
+
 def test_answers_for_glm45_air():
     answers = answers_from_hf_config(CONFIGS / "glm-4.5-air.json")
     # Dots1's routing with GLM-4's attention: qkv bias, half of each head rotated
@@ -887,6 +914,9 @@ def test_answers_for_llama_rope_scaling():
         ),
         # Dots1 without shared experts; local layers.
         ("dots.llm1-base.json", {"n_shared_experts": None}, ["n_shared_experts=None"]),
+        # OLMoE with q, k and v clamped, or biases on all four projections.
+        ("olmoe-1b-7b-0924.json", {"clip_qkv": 8.0}, ["clip_qkv=8.0"]),
+        ("olmoe-1b-7b-0924.json", {"attention_bias": True}, ["attention_bias=True"]),
         # GLM-4.5 without shared experts.
         ("glm-4.5-air.json", {"n_shared_experts": 0}, ["n_shared_experts=0"]),
         # transformers' Llama rotates whole heads: a share would be ignored there.

@@ -155,6 +155,7 @@ COUNTERPARTS = {
     "qwen3_moe_like": "Qwen3MoeForCausalLM",
     "dots1_like": "Dots1ForCausalLM",
     "glm4_moe_like": "Glm4MoeForCausalLM",
+    "olmoe_like": "OlmoeForCausalLM",
     "stablelm_like": "StableLmForCausalLM",
     "gemma_like": "Gemma3ForCausalLM",
     "gemma2_like": "Gemma2ForCausalLM",

@@ -11,7 +11,8 @@ YaRN in the global layers only), mistral_like (Mistral: sliding window in every
 layer), qwen3_alternating_window and qwen2_local_window (Qwen's layer_types),
 mixtral_like (Mixtral: MoE with a sliding window), qwen3_moe_like (Qwen3-MoE: a
 dense first block, unnormalized top-k), dots1_like (Dots1: sigmoid routing within
-the best expert groups, shared experts, routing biases), glm4_moe_like (GLM-4.5:
+the best expert groups, shared experts, routing biases), olmoe_like (OLMoE: qk-norm across heads in pre-norm
+blocks, every block MoE, unnormalized top-k), glm4_moe_like (GLM-4.5:
 the same routing over all experts, with qkv bias, qk-norm per head, RoPE on half of
 each head and heads wider than dim // n_heads), stablelm_like (StableLM:
 LayerNorm, RoPE on a quarter of each head, qkv bias), gemma_like (Gemma 3: sandwich
@@ -261,6 +262,18 @@ VARIANTS = {
         "moe_load_balancing": "expert_bias",
         "moe_dense_layers": 1,
         "moe_hidden_dim": 512,
+        "extra_flavors": {},
+    },
+    "olmoe_like": {
+        "moe": True,
+        "qk_norm": True,
+        "qk_norm_scope": "full",
+        "n_kv_heads": 32,
+        "positional": "rope",
+        "moe_experts": 8,
+        "moe_top_k": 2,
+        "moe_route_norm": False,
+        "moe_aux_loss_coeff": 0.01,
         "extra_flavors": {},
     },
     "glm4_moe_like": {
