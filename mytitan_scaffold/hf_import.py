@@ -576,9 +576,10 @@ def _granite_answers(config: dict[str, Any], head_dim: int) -> dict[str, Any]:
 
 
 def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
-    """Mixtral and Qwen3-MoE route with a softmax over the experts, no shared
-    experts, and train with the Switch auxiliary loss; Dots1 and GLM-4.5 route
-    with sigmoid scores, shared experts and routing biases (DeepSeek-V3's recipe)."""
+    """Mixtral, Qwen3-MoE and OLMoE route with a softmax over the experts, no
+    shared experts, and train with the Switch auxiliary loss; Dots1 and GLM-4.5
+    route with sigmoid scores, shared experts and routing biases (DeepSeek-V3's
+    recipe)."""
     experts_key, hidden_key = _MOE_KEYS[model_type]
     if model_type in _SIGMOID_MOE_TYPES:
         answers = {
@@ -711,7 +712,9 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     if model_type in _COHERE_TYPES:
         answers["logit_multiplier"] = float(config["logit_scale"])
     if answers["qk_norm"]:
-        answers["qk_norm_scope"] = "full" if model_type in _FULL_QK_NORM_TYPES else "head"
+        answers["qk_norm_scope"] = (
+            "full" if model_type in _FULL_QK_NORM_TYPES else "head"
+        )
     if model_type in _MOE_KEYS:
         answers.update(_moe_answers(config, model_type))
     if model_type in _HF_LAYOUTS:
