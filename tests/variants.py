@@ -11,10 +11,10 @@ YaRN in the global layers only), mistral_like (Mistral: sliding window in every
 layer), qwen3_alternating_window and qwen2_local_window (Qwen's layer_types),
 mixtral_like (Mixtral: MoE with a sliding window), qwen3_moe_like (Qwen3-MoE: a
 dense first block, unnormalized top-k), dots1_like (Dots1: sigmoid routing within
-the best expert groups, shared experts, routing biases), olmoe_like (OLMoE: qk-norm across heads in pre-norm
-blocks, every block MoE, unnormalized top-k), glm4_moe_like (GLM-4.5:
-the same routing over all experts, with qkv bias, qk-norm per head, RoPE on half of
-each head and heads wider than dim // n_heads), stablelm_like (StableLM:
+the best expert groups, shared experts, routing biases), glm4_moe_like (GLM-4.5:
+Dots1's routing over all experts, with qkv bias, qk-norm per head, RoPE on half of
+each head and heads wider than dim // n_heads), olmoe_like (OLMoE: qk-norm across
+heads in pre-norm blocks, every block MoE, unnormalized top-k), stablelm_like (StableLM:
 LayerNorm, RoPE on a quarter of each head, qkv bias), gemma_like (Gemma 3: sandwich
 norms, GeGLU, scaled embeddings, every sixth layer global, the local layers with a
 RoPE base of their own), gemma2_like (Gemma 2 27B: local and global layers
