@@ -28,6 +28,7 @@ SUPPORTED_MODEL_TYPES = (
     "olmo3",
     "mixtral",
     "qwen3_moe",
+    "qwen2_moe",
     "olmoe",
     "dots1",
     "glm4_moe",
@@ -97,6 +98,7 @@ _PARTIAL_ROTARY_DEFAULTS = {
 _MOE_KEYS = {
     "mixtral": ("num_local_experts", "intermediate_size"),
     "qwen3_moe": ("num_experts", "moe_intermediate_size"),
+    "qwen2_moe": ("num_experts", "moe_intermediate_size"),
     "olmoe": ("num_experts", "intermediate_size"),
     "dots1": ("n_routed_experts", "moe_intermediate_size"),
     "glm4_moe": ("n_routed_experts", "moe_intermediate_size"),
@@ -383,7 +385,7 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     if model_type == "smollm3":
         # SmolLM3 slides its window in the NoPE layers: not in the template.
         expect("use_sliding_window", (False, None))
-    if model_type == "qwen3_moe":
+    if model_type in ("qwen3_moe", "qwen2_moe"):
         expect("use_sliding_window", (False, None))
     if model_type in (*_QK_NORM_TYPES, *_GEMMA_TYPES):
         expect("attention_bias", (False, None))
@@ -400,12 +402,20 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     if model_type == "mixtral":
         # Noise on the router's input during training: not in the template.
         expect("router_jitter_noise", (0, 0.0, None))
-    if model_type == "qwen3_moe":
+    if model_type in ("qwen3_moe", "qwen2_moe"):
         # Dense blocks only as a leading run (moe_dense_layers).
         expect("decoder_sparse_step", (1, None), 1)
         dense = config.get("mlp_only_layers") or []
         if sorted(dense) != list(range(len(dense))):
             found["mlp_only_layers"] = dense
+    if model_type == "qwen2_moe":
+        # torchtitan's shared experts are as wide as a whole number of experts.
+        shared, expert = (
+            config["shared_expert_intermediate_size"],
+            config["moe_intermediate_size"],
+        )
+        if not (isinstance(shared, int) and shared > 0 and shared % expert == 0):
+            found["shared_expert_intermediate_size"] = shared
     # Dots1 and GLM-4.5 route as the sigmoid recipe does only with shared experts.
     if model_type in _SIGMOID_MOE_TYPES and not config.get("n_shared_experts"):
         found["n_shared_experts"] = config.get("n_shared_experts")
@@ -430,9 +440,13 @@ def _head_dim(config: dict[str, Any]) -> int:
 
 
 def _window_size(config: dict[str, Any], model_type: str) -> int:
-    if model_type in ("qwen2", "qwen3", "qwen3_moe", "smollm3") and not config.get(
-        "use_sliding_window"
-    ):
+    if model_type in (
+        "qwen2",
+        "qwen3",
+        "qwen3_moe",
+        "qwen2_moe",
+        "smollm3",
+    ) and not config.get("use_sliding_window"):
         return 0  # transformers ignores their window then
     return config.get("sliding_window") or 0
 
@@ -537,6 +551,8 @@ def _nparams(answers: dict[str, Any]) -> int:
         moe_layers = layers - answers["moe_dense_layers"]
         feed_forward = (layers - moe_layers) * 3 * dim * answers["ffn_hidden_dim"]
         feed_forward += moe_layers * (dim * experts + all_experts * expert)
+        if answers.get("moe_shared_expert_gate"):
+            feed_forward += moe_layers * dim
     embeddings = answers["vocab_size"] * dim * (1 if answers["weight_tying"] else 2)
     norm = dim * (2 if answers["norm"] == "layernorm" else 1)  # LayerNorm's bias
     block_norms = {"sandwich": 4, "parallel": 1}.get(answers["norm_placement"], 2)
@@ -576,10 +592,10 @@ def _granite_answers(config: dict[str, Any], head_dim: int) -> dict[str, Any]:
 
 
 def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
-    """Mixtral, Qwen3-MoE and OLMoE route with a softmax over the experts, no
-    shared experts, and train with the Switch auxiliary loss; Dots1 and GLM-4.5
-    route with sigmoid scores, shared experts and routing biases (DeepSeek-V3's
-    recipe)."""
+    """Mixtral, Qwen3-MoE, OLMoE and Qwen2-MoE route with a softmax over the
+    experts and train with the Switch auxiliary loss (Qwen2-MoE adds a gated
+    shared expert); Dots1 and GLM-4.5 route with sigmoid scores, shared experts
+    and routing biases (DeepSeek-V3's recipe)."""
     experts_key, hidden_key = _MOE_KEYS[model_type]
     if model_type in _SIGMOID_MOE_TYPES:
         answers = {
@@ -615,6 +631,10 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
         "moe_load_balancing": "aux_loss" if aux_loss_coeff else "none",
         "moe_dense_layers": len(config.get("mlp_only_layers") or []),
     }
+    if model_type == "qwen2_moe":
+        # One gated shared expert, as wide as a whole number of routed ones.
+        shared = config["shared_expert_intermediate_size"] // config[hidden_key]
+        answers |= {"moe_shared_experts": shared, "moe_shared_expert_gate": True}
     if aux_loss_coeff:
         answers["moe_aux_loss_coeff"] = float(aux_loss_coeff)
     return answers
@@ -681,6 +701,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         or (model_type == "glm4_moe" and bool(config["use_qk_norm"])),
         "qkv_bias": model_type == "qwen2"
         or bool(config.get("use_qkv_bias"))
+        or (model_type == "qwen2_moe" and bool(config["qkv_bias"]))
         or (model_type in _ATTENTION_BIAS_TYPES and bool(config["attention_bias"])),
         "positional": _ROPE_TYPES[rope["rope_type"]],
         "rope_theta": float(rope["rope_theta"]),

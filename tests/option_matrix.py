@@ -58,6 +58,7 @@ OPTIONS = {
         "softmax_groups_dense_first",
         "sigmoid_bias_shared_groups",
         "sigmoid_aux_loss_shared_dense",
+        "softmax_gated_shared",
     ],
 }
 
@@ -92,6 +93,15 @@ MOE_RECIPES = {
         "moe_dense_layers": 2,
         "moe_hidden_dim": 256,
         "moe_route_scale": 1.5,
+    },
+    # Qwen2-MoE's: a shared expert (two experts wide) behind a sigmoid gate.
+    "softmax_gated_shared": {
+        "moe_experts": 8,
+        "moe_top_k": 2,
+        "moe_route_norm": False,
+        "moe_shared_experts": 2,
+        "moe_shared_expert_gate": True,
+        "moe_hidden_dim": 256,
     },
 }
 

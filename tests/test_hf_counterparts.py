@@ -55,6 +55,7 @@ RECIPES = [
     ("MixtralForCausalLM", {"moe": "softmax_aux_loss"}),
     ("Qwen3MoeForCausalLM", {"moe": "softmax_aux_loss", "qk_norm": "head"}),
     ("OlmoeForCausalLM", {"moe": "softmax_aux_loss", "qk_norm": "full"}),
+    ("Qwen2MoeForCausalLM", {"moe": "softmax_gated_shared", "qkv_bias": True}),
     ("Dots1ForCausalLM", {"moe": "sigmoid_bias_shared_groups", "qk_norm": "head"}),
     # GLM-4.5-Air's attention: qkv bias, RoPE on half of each head.
     (

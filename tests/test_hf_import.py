@@ -127,6 +127,12 @@ def _tiny(config: dict) -> dict:
         tiny["no_rope_layer_interval"] = 2
     if "moe_intermediate_size" in config:
         tiny["moe_intermediate_size"] = 48
+    if "shared_expert_intermediate_size" in config:
+        # Qwen2-MoE's shared expert: as many experts wide as the model's.
+        experts = (
+            config["shared_expert_intermediate_size"] // config["moe_intermediate_size"]
+        )
+        tiny["shared_expert_intermediate_size"] = 48 * experts
     return tiny
 
 
@@ -157,7 +163,7 @@ LLAMA3_ROPE = {
 # What the shipped configs do not show: Qwen's sliding windows (local everywhere, or
 # every second layer global), Ministral's global layers, OLMo 3's global layers and
 # per-kind RoPE settings, Dots1 routing within the best of its expert groups,
-# GLM-4.5's qk-norm and other GLM-4.5-Air settings, OLMoE's other settings,
+# GLM-4.5's qk-norm and other GLM-4.5-Air settings, OLMoE's and Qwen2-MoE's other settings,
 # StableLM's other rotary share and qkv bias, SmolLM3's NoPE interval alone,
 # Phi-4-mini's shape, Phi-3.5 past its original context, GLM's pre-norm blocks
 # (GLM-4-9B-chat) and other settings, Granite with the usual attention scale, and
@@ -237,6 +243,21 @@ CHANGED_CONFIGS = {
         "olmoe-1b-7b-0924.json",
         {
             "norm_topk_prob": True,
+            "num_key_value_heads": 2,
+            "tie_word_embeddings": True,
+            "rope_scaling": LLAMA3_ROPE,
+        },
+    ),
+    # Qwen2-MoE with a dense first block, a shared expert one expert wide,
+    # renormalized top-k scores, no qkv bias, GQA, tied embeddings, Llama 3's RoPE
+    # scaling.
+    "qwen2_moe_dense_first_renormalized_gqa": (
+        "qwen1.5-moe-a2.7b.json",
+        {
+            "mlp_only_layers": [0],
+            "shared_expert_intermediate_size": 48,  # the toy's expert width
+            "norm_topk_prob": True,
+            "qkv_bias": False,
             "num_key_value_heads": 2,
             "tie_word_embeddings": True,
             "rope_scaling": LLAMA3_ROPE,
@@ -705,6 +726,26 @@ def test_answers_for_olmoe():
     assert answers["moe_dense_layers"] == 0 and answers["flavor_name"] == "6.9B"
 
 
+def test_answers_for_qwen15_moe():
+    answers = answers_from_hf_config(CONFIGS / "qwen1.5-moe-a2.7b.json")
+    # Qwen2's attention (qkv bias, MHA) with softmax routing over 60 experts and
+    # one gated shared expert as wide as four of them.
+    assert answers["qkv_bias"] and not answers["qk_norm"]
+    assert (answers["moe_experts"], answers["moe_top_k"]) == (60, 4)
+    assert (answers["moe_shared_experts"], answers["moe_shared_expert_gate"]) == (
+        4,
+        True,
+    )
+    assert (answers["moe_hidden_dim"], answers["ffn_hidden_dim"]) == (1408, 5632)
+    assert (answers["moe_score_func"], answers["moe_route_norm"]) == ("softmax", False)
+    assert (answers["moe_load_balancing"], answers["moe_aux_loss_coeff"]) == (
+        "aux_loss",
+        0.001,
+    )
+    assert answers["moe_dense_layers"] == 0 and answers["sliding_window"] == 0
+    assert answers["flavor_name"] == "14B"
+
+
 def test_answers_for_glm45_air():
     answers = answers_from_hf_config(CONFIGS / "glm-4.5-air.json")
     # Dots1's routing with GLM-4's attention: qkv bias, half of each head rotated
@@ -917,6 +958,13 @@ def test_answers_for_llama_rope_scaling():
         # OLMoE with q, k and v clamped, or biases on all four projections.
         ("olmoe-1b-7b-0924.json", {"clip_qkv": 8.0}, ["clip_qkv=8.0"]),
         ("olmoe-1b-7b-0924.json", {"attention_bias": True}, ["attention_bias=True"]),
+        # Qwen2-MoE's shared expert as wide as no whole number of experts; MoE
+        # blocks every second layer.
+        (
+            "qwen1.5-moe-a2.7b.json",
+            {"shared_expert_intermediate_size": 2000, "decoder_sparse_step": 2},
+            ["shared_expert_intermediate_size=2000", "decoder_sparse_step=2"],
+        ),
         # GLM-4.5 without shared experts.
         ("glm-4.5-air.json", {"n_shared_experts": 0}, ["n_shared_experts=0"]),
         # transformers' Llama rotates whole heads: a share would be ignored there.
