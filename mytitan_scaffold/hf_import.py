@@ -414,7 +414,9 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
             config["shared_expert_intermediate_size"],
             config["moe_intermediate_size"],
         )
-        if not (isinstance(shared, int) and shared > 0 and shared % expert == 0):
+        if not (isinstance(expert, int) and expert > 0):
+            found["moe_intermediate_size"] = expert
+        elif not (isinstance(shared, int) and shared > 0 and shared % expert == 0):
             found["shared_expert_intermediate_size"] = shared
     # Dots1 and GLM-4.5 route as the sigmoid recipe does only with shared experts.
     if model_type in _SIGMOID_MOE_TYPES and not config.get("n_shared_experts"):

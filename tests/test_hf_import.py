@@ -965,6 +965,12 @@ def test_answers_for_llama_rope_scaling():
             {"shared_expert_intermediate_size": 2000, "decoder_sparse_step": 2},
             ["shared_expert_intermediate_size=2000", "decoder_sparse_step=2"],
         ),
+        # Experts of no width.
+        (
+            "qwen1.5-moe-a2.7b.json",
+            {"moe_intermediate_size": 0},
+            ["moe_intermediate_size=0"],
+        ),
         # GLM-4.5 without shared experts.
         ("glm-4.5-air.json", {"n_shared_experts": 0}, ["n_shared_experts=0"]),
         # transformers' Llama rotates whole heads: a share would be ignored there.
