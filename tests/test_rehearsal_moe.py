@@ -111,6 +111,22 @@ def _hf_weights(folder):
     return weights
 
 
+def _trained_weights(project, layout, name, folder, extra_args=(), **kwargs):
+    """The HF export of a run of STEPS steps in `layout`, whose losses must be
+    the baseline's."""
+    losses = project.run(
+        layout, name, extra_args=[*hf_export_args(folder), *extra_args], **kwargs
+    )
+    assert max_diff(project.baseline, losses) <= TOLERANCE, (name, losses)
+    return _hf_weights(folder / f"step-{STEPS}")
+
+
+def _assert_same_weights(expected, actual, key_to_hold):
+    assert expected.keys() == actual.keys() and key_to_hold in actual
+    for key, value in expected.items():
+        torch.testing.assert_close(actual[key], value, atol=1e-5, rtol=0, msg=key)
+
+
 def test_hf_checkpoints_under_expert_parallelism(projects, tmp_path_factory, tmp_path):
     """Each EP rank writes and reads only its own experts (torchtitan's
     MoEStateDictAdapter bookkeeping): training from an HF seed under EP repeats
@@ -118,28 +134,26 @@ def test_hf_checkpoints_under_expert_parallelism(projects, tmp_path_factory, tmp
     project = _project(projects, tmp_path_factory, "mixtral_aux_loss")
     hf_seed = project.export_hf_seed(tmp_path / "seed")
 
-    exports = {}
-    for name, layout in (("1 process", Layout()), ("EP2", LAYOUTS["FSDP2+EP2"])):
-        folder = tmp_path / name.replace(" ", "-")
-        losses = project.run(
+    exports = {
+        name: _trained_weights(
+            project,
             layout,
             f"from-hf-{name}",
+            tmp_path / name.replace(" ", "-"),
             seed_checkpoint=None,
             extra_args=[
-                *hf_export_args(folder),
                 "--checkpoint.initial_load_in_hf",
                 "--model.hf_assets_path",
                 str(hf_seed),
             ],
         )
-        assert max_diff(project.baseline, losses) <= TOLERANCE, (name, losses)
-        exports[name] = _hf_weights(folder / f"step-{STEPS}")
-
-    one, ep = exports["1 process"], exports["EP2"]
-    assert one.keys() == ep.keys()
-    assert "model.layers.0.block_sparse_moe.experts.3.w2.weight" in ep
-    for key, value in one.items():
-        torch.testing.assert_close(ep[key], value, atol=1e-5, rtol=0, msg=key)
+        for name, layout in (("1 process", Layout()), ("EP2", LAYOUTS["FSDP2+EP2"]))
+    }
+    _assert_same_weights(
+        exports["1 process"],
+        exports["EP2"],
+        "model.layers.0.block_sparse_moe.experts.3.w2.weight",
+    )
 
     # transformers reads the EP export with the config mytitan writes.
     import transformers
@@ -163,22 +177,18 @@ def test_gated_shared_experts_train_under_tp_as_in_one_process(
     replica of the gate takes Adam steps of its own: the losses of a few steps
     hardly show it (5.7e-5 apart after 4 steps, measured), the trained gate does."""
     project = _project(projects, tmp_path_factory, "qwen2_moe_gated")
-    exports = {}
-    for name, layout in (("1 process", Layout()), ("TP2", LAYOUTS["TP2"])):
-        folder = tmp_path / name.replace(" ", "-")
-        losses = project.run(
+    # From the seed checkpoint, saving at the end (a plain run only loads it).
+    one, tp = (
+        _trained_weights(
+            project,
             layout,
             f"export-{name}",
-            extra_args=[*hf_export_args(folder), "--checkpoint.no-load_only"],
+            tmp_path / name,
+            extra_args=["--checkpoint.no-load_only"],
         )
-        assert max_diff(project.baseline, losses) <= TOLERANCE, (name, losses)
-        exports[name] = _hf_weights(folder / f"step-{STEPS}")
-
-    one, tp = exports["1 process"], exports["TP2"]
-    assert one.keys() == tp.keys()
-    assert "model.layers.0.mlp.shared_expert_gate.weight" in tp
-    for key, value in one.items():
-        torch.testing.assert_close(tp[key], value, atol=1e-5, rtol=0, msg=key)
+        for name, layout in (("one-process", Layout()), ("TP2", LAYOUTS["TP2"]))
+    )
+    _assert_same_weights(one, tp, "model.layers.0.mlp.shared_expert_gate.weight")
 
 
 def test_compile_matches_eager(projects, tmp_path_factory):
