@@ -558,7 +558,7 @@ def _interrupt(signum, frame) -> None:
 def run() -> None:
     """The `mytitan` command: usage mistakes get the same one-line errors, and
     SIGTERM unwinds like Ctrl-C so that no half-written file stays behind."""
-    signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         code = app(standalone_mode=False, prog_name="mytitan")
     except NoArgsIsHelpError as error:
@@ -572,4 +572,7 @@ def run() -> None:
     except (KeyboardInterrupt, typer.Abort):
         typer.echo("mytitan: interrupted; nothing was changed", err=True)
         code = 130
+    finally:
+        # Called in-process (tests, embedding tools), the caller's handler returns.
+        signal.signal(signal.SIGTERM, previous)
     sys.exit(code or 0)

@@ -419,3 +419,25 @@ def test_rehearse_prints_a_teardown_crash_as_one_warning_line(tmp_path, monkeypa
         "mytitan: warning: SIGABRT ended a rank as it shut down"
         in result.output.splitlines()
     )
+
+
+def test_in_process_run_gives_back_the_callers_sigterm_handler(monkeypatch):
+    """`run()` turns SIGTERM into a clean interrupt while it runs; called in-process
+    it must not leave that handler behind (a killed pytest once reported
+    KeyboardInterrupt from it, long after the command had returned)."""
+    import signal
+
+    from mytitan_scaffold.cli import run
+
+    def callers_handler(signum, frame):
+        pass
+
+    monkeypatch.setattr(sys, "argv", ["mytitan", "--version"])
+    previous = signal.signal(signal.SIGTERM, callers_handler)
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            run()
+        assert exit_info.value.code == 0
+        assert signal.getsignal(signal.SIGTERM) is callers_handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)
