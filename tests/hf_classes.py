@@ -1,0 +1,234 @@
+"""Each transformers class's models in the option matrix's terms: its recipes, the
+models one option away from them, and a few more models per class that, with those
+neighbours, hold every pair of option values some model of the class holds.
+
+Finding those few means enumerating every valid combination that names a class
+(millions: about 10 minutes on 2 cores), so the choice is committed in
+tests/data/class_cover.json with a fingerprint of what it was computed from
+(copier.yml's class table and defaults, this module and option_matrix.py). A test
+fails when the fingerprint is stale; `.venv/bin/python -m tests.hf_classes`
+refreshes the file, and `-m exhaustive` recomputes it to check the committed one.
+"""
+
+import functools
+import hashlib
+import inspect
+import itertools
+import json
+import multiprocessing
+import os
+from pathlib import Path
+
+from . import option_matrix
+from .option_matrix import (
+    OPTIONS,
+    hf_class,
+    options_hf_class_reads,
+    valid,
+    value_pairs,
+)
+
+COVER_FILE = Path(__file__).parent / "data" / "class_cover.json"
+REFRESH = ".venv/bin/python -m tests.hf_classes"
+
+OLMO3 = {"norm_placement": "post", "qk_norm": "full", "attention_window": "interleaved"}
+# Each class's recipes in the option matrix's terms, changed from its first values.
+RECIPES = [
+    ("LlamaForCausalLM", {}),
+    ("MistralForCausalLM", {"attention_window": "all_local"}),
+    ("MinistralForCausalLM", {"attention_window": "interleaved"}),
+    ("Qwen2ForCausalLM", {"qkv_bias": True}),
+    ("Qwen3ForCausalLM", {"qk_norm": "head"}),
+    ("Olmo2ForCausalLM", {"norm_placement": "post", "qk_norm": "full"}),
+    ("Olmo3ForCausalLM", OLMO3),
+    # OLMo 3's released checkpoints: YaRN in the global layers only.
+    (
+        "Olmo3ForCausalLM",
+        OLMO3 | {"positional": "rope_yarn", "rope_scaling_layers": "global"},
+    ),
+    ("MixtralForCausalLM", {"moe": "softmax_aux_loss"}),
+    ("Qwen3MoeForCausalLM", {"moe": "softmax_aux_loss", "qk_norm": "head"}),
+    ("OlmoeForCausalLM", {"moe": "softmax_aux_loss", "qk_norm": "full"}),
+    ("Qwen2MoeForCausalLM", {"moe": "softmax_gated_shared", "qkv_bias": True}),
+    ("Dots1ForCausalLM", {"moe": "sigmoid_bias_shared_groups", "qk_norm": "head"}),
+    # GLM-4.5-Air's attention: qkv bias, RoPE on half of each head.
+    (
+        "Glm4MoeForCausalLM",
+        {"moe": "sigmoid_bias_shared_groups", "qkv_bias": True, "rope_share": "half"},
+    ),
+    ("SmolLM3ForCausalLM", {"nope_layers": "every_2nd"}),
+    ("StableLmForCausalLM", {"norm": "layernorm"}),
+    ("Phi3ForCausalLM", {"hf_layout": "phi3"}),
+    ("GlmForCausalLM", {"hf_layout": "glm"}),
+    ("Glm4ForCausalLM", {"hf_layout": "glm", "norm_placement": "sandwich"}),
+    ("GraniteForCausalLM", {"multipliers": "granite"}),
+    (
+        "CohereForCausalLM",
+        {
+            "norm": "layernorm_nobias",
+            "norm_placement": "parallel",
+            "hf_layout": "cohere",
+        },
+    ),
+    (
+        "Cohere2ForCausalLM",
+        {
+            "norm": "layernorm_nobias",
+            "norm_placement": "parallel",
+            "hf_layout": "cohere",
+            "attention_window": "interleaved",
+            "nope_layers": "every_2nd",
+        },
+    ),
+    (
+        "Gemma2ForCausalLM",
+        {
+            "norm_placement": "sandwich",
+            "ffn": "geglu",
+            "embeddings": "scaled",
+            "attention_window": "interleaved",
+            "attention_scores": "capped",
+        },
+    ),
+    (
+        "Gemma3ForCausalLM",
+        {
+            "norm_placement": "sandwich",
+            "qk_norm": "head",
+            "ffn": "geglu",
+            "embeddings": "scaled",
+            "attention_window": "interleaved",
+            "local_rope_base": "own",
+        },
+    ),
+]
+FIRST = {name: values[0] for name, values in OPTIONS.items()}
+
+
+def _neighbours() -> list[tuple[str, dict]]:
+    """Each recipe, and each valid change of one of its options, once."""
+    seen, result = set(), []
+    for architecture, recipe in RECIPES:
+        base = FIRST | recipe
+        for option, values in OPTIONS.items():
+            for value in values:
+                combination = base | {option: value}
+                key = tuple(sorted(combination.items()))
+                if valid(combination) and key not in seen:
+                    seen.add(key)
+                    changed = "" if combination == base else f"-{option}={value}"
+                    result.append((f"{architecture}{changed}", combination))
+    return result
+
+
+NEIGHBOURS = _neighbours()
+
+
+def _classes_of(first_value: str) -> list[tuple[dict, str]]:
+    """(combination, class) for every valid combination of the options the class
+    table reads, whose first such option has `first_value`, that names a class
+    (the unread options at their first values)."""
+    read = options_hf_class_reads()
+    rest = {name: OPTIONS[name][0] for name in OPTIONS if name not in read}
+    named = []
+    for values in itertools.product(*(OPTIONS[name] for name in read[1:])):
+        combination = {read[0]: first_value} | dict(zip(read[1:], values)) | rest
+        if valid(combination) and (architecture := hf_class(combination)):
+            named.append((combination, architecture))
+    return named
+
+
+def class_members() -> dict[str, list[dict]]:
+    """Every valid combination that names a class, by class. The options the
+    class table does not read multiply each member, so they are enumerated last.
+    Millions of combinations: split over the cores this process may use, by the
+    first option."""
+    read = options_hf_class_reads()
+    blind = [name for name in OPTIONS if name not in read]
+    # Forked workers: only Jinja and json run in them (torch is never imported here).
+    cores = len(os.sched_getaffinity(0))
+    with multiprocessing.get_context("fork").Pool(cores) as pool:
+        named = itertools.chain(*pool.map(_classes_of, OPTIONS[read[0]]))
+    members = {}
+    for combination, architecture in named:
+        for blind_values in itertools.product(*(OPTIONS[name] for name in blind)):
+            members.setdefault(architecture, []).append(
+                combination | dict(zip(blind, blind_values))
+            )
+    return members
+
+
+def _beyond_neighbours(architecture: str, members: list[dict]) -> list[dict]:
+    """Models of the class that, with the neighbours naming it, hold every pair
+    of option values some model of the class holds (greedy, deterministic)."""
+    uncovered = set().union(*map(value_pairs, members)) - set().union(
+        *(value_pairs(c) for _, c in NEIGHBOURS if hf_class(c) == architecture)
+    )
+    chosen = []
+    while uncovered:
+        best = max(members, key=lambda c: len(value_pairs(c) & uncovered))
+        chosen.append(best)
+        uncovered -= value_pairs(best)
+    return chosen
+
+
+def fingerprint() -> str:
+    """A hash of everything the cover is computed from."""
+    source, _, defaults = option_matrix._hf_nearest()
+    digest = hashlib.sha256()
+    for part in (
+        json.dumps([source, defaults], sort_keys=True),
+        inspect.getsource(option_matrix),
+        Path(__file__).read_text(),
+    ):
+        digest.update(part.encode())
+    return digest.hexdigest()
+
+
+def compute_cover() -> dict:
+    """Every class's member count and its models beyond the neighbours, from the
+    full enumeration; fails if a class has no recipe or a recipe is not a member."""
+    members = class_members()
+    recipes = {architecture for architecture, _ in RECIPES}
+    if recipes != set(members):
+        raise AssertionError(f"classes without a recipe: {set(members) - recipes}")
+    for architecture, recipe in RECIPES:
+        if FIRST | recipe not in members[architecture]:
+            raise AssertionError(f"{architecture}'s recipe is not one of its models")
+    return {
+        "fingerprint": fingerprint(),
+        "members": {a: len(members[a]) for a in sorted(members)},
+        "beyond_neighbours": {
+            a: _beyond_neighbours(a, members[a]) for a in sorted(members)
+        },
+    }
+
+
+@functools.cache
+def committed_cover() -> dict:
+    return json.loads(COVER_FILE.read_text())
+
+
+def _cover_text(cover: dict) -> str:
+    """JSON with one model per line, so that a refresh's diff reads model by model."""
+    lines = [
+        "{",
+        f' "fingerprint": {json.dumps(cover["fingerprint"])},',
+        f' "members": {json.dumps(cover["members"])},',
+        ' "beyond_neighbours": {',
+    ]
+    classes = list(cover["beyond_neighbours"].items())
+    for index, (architecture, models) in enumerate(classes):
+        rows = ",\n".join(f"   {json.dumps(model)}" for model in models)
+        comma = "," if index < len(classes) - 1 else ""
+        lines.append(f"  {json.dumps(architecture)}: [\n{rows}\n  ]{comma}")
+    return "\n".join([*lines, " }", "}", ""])
+
+
+def main() -> None:
+    COVER_FILE.write_text(_cover_text(compute_cover()))
+    print(f"wrote {COVER_FILE}")
+
+
+if __name__ == "__main__":
+    main()
