@@ -103,6 +103,8 @@ _MOE_KEYS = {
     "dots1": ("n_routed_experts", "moe_intermediate_size"),
     "glm4_moe": ("n_routed_experts", "moe_intermediate_size"),
 }
+# Qwen's MoE model types: MoE blocks from a period and a list of dense layers.
+_QWEN_MOE_TYPES = ("qwen3_moe", "qwen2_moe")
 # MoE model types that route as DeepSeek-V3 does: sigmoid scores, routing biases,
 # shared experts. (GLM-4.5's multi-token-prediction layers, num_nextn_predict_layers,
 # are no part of transformers' forward pass, so they change no logit.)
@@ -385,8 +387,6 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     if model_type == "smollm3":
         # SmolLM3 slides its window in the NoPE layers: not in the template.
         expect("use_sliding_window", (False, None))
-    if model_type in ("qwen3_moe", "qwen2_moe"):
-        expect("use_sliding_window", (False, None))
     if model_type in (*_QK_NORM_TYPES, *_GEMMA_TYPES):
         expect("attention_bias", (False, None))
     if model_type == "olmoe":
@@ -402,21 +402,24 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     if model_type == "mixtral":
         # Noise on the router's input during training: not in the template.
         expect("router_jitter_noise", (0, 0.0, None))
-    if model_type in ("qwen3_moe", "qwen2_moe"):
+    if model_type in _QWEN_MOE_TYPES:
+        expect("use_sliding_window", (False, None))
         # Dense blocks only as a leading run (moe_dense_layers).
         expect("decoder_sparse_step", (1, None), 1)
         dense = config.get("mlp_only_layers") or []
         if sorted(dense) != list(range(len(dense))):
             found["mlp_only_layers"] = dense
-    if model_type == "qwen2_moe":
+    expert = config.get("moe_intermediate_size")
+    expert_width_key = _MOE_KEYS.get(model_type, (None, None))[1]
+    if expert_width_key == "moe_intermediate_size" and not (
+        isinstance(expert, int) and expert > 0
+    ):
+        # Experts of no width: the template's 0 would mean the dense width.
+        found["moe_intermediate_size"] = expert
+    elif model_type == "qwen2_moe":
         # torchtitan's shared experts are as wide as a whole number of experts.
-        shared, expert = (
-            config["shared_expert_intermediate_size"],
-            config["moe_intermediate_size"],
-        )
-        if not (isinstance(expert, int) and expert > 0):
-            found["moe_intermediate_size"] = expert
-        elif not (isinstance(shared, int) and shared > 0 and shared % expert == 0):
+        shared = config["shared_expert_intermediate_size"]
+        if not (isinstance(shared, int) and shared > 0 and shared % expert == 0):
             found["shared_expert_intermediate_size"] = shared
     # Dots1 and GLM-4.5 route as the sigmoid recipe does only with shared experts.
     if model_type in _SIGMOID_MOE_TYPES and not config.get("n_shared_experts"):
@@ -445,8 +448,7 @@ def _window_size(config: dict[str, Any], model_type: str) -> int:
     if model_type in (
         "qwen2",
         "qwen3",
-        "qwen3_moe",
-        "qwen2_moe",
+        *_QWEN_MOE_TYPES,
         "smollm3",
     ) and not config.get("use_sliding_window"):
         return 0  # transformers ignores their window then

@@ -965,11 +965,26 @@ def test_answers_for_llama_rope_scaling():
             {"shared_expert_intermediate_size": 2000, "decoder_sparse_step": 2},
             ["shared_expert_intermediate_size=2000", "decoder_sparse_step=2"],
         ),
-        # Experts of no width.
+        # Experts of no width (the template's 0 would mean the dense width).
         (
             "qwen1.5-moe-a2.7b.json",
             {"moe_intermediate_size": 0},
             ["moe_intermediate_size=0"],
+        ),
+        (
+            "qwen3-30b-a3b.json",
+            {"moe_intermediate_size": 0},
+            ["moe_intermediate_size=0"],
+        ),
+        (
+            "dots.llm1-base.json",
+            {"moe_intermediate_size": None},
+            ["moe_intermediate_size=None"],
+        ),
+        (
+            "glm-4.5-air.json",
+            {"moe_intermediate_size": -8},
+            ["moe_intermediate_size=-8"],
         ),
         # GLM-4.5 without shared experts.
         ("glm-4.5-air.json", {"n_shared_experts": 0}, ["n_shared_experts=0"]),
