@@ -433,13 +433,22 @@ def hf_import_args(hf_dir, folder):
     ]
 
 
+# Sharded layouts for the HF tests below: each alone, and FSDP over TP, whose 2-D
+# mesh shards the weights by rows twice (stacked matrices are built on that mesh).
+HF_LAYOUTS = {
+    "TP2": LAYOUTS["TP2"],
+    "FSDP2": LAYOUTS["FSDP2"],
+    "FSDP2xTP2": Layout(nproc=4, fsdp=2, tp=2),
+}
+
+
 # The model with RoPE on half of each head, whose adapter reorders part of each
 # head's rows: under TP and FSDP those rows are spread over the ranks.
 @pytest.mark.parametrize("project", ["tied_qknorm_bias_layernorm"], indirect=True)
 def test_hf_export_from_sharded_weights_equals_one_process(project):
     expected = project.export_hf_seed_weights(Layout(), "one-process")
     assert len(expected) > 10
-    for name, layout in (("TP2", LAYOUTS["TP2"]), ("FSDP2", LAYOUTS["FSDP2"])):
+    for name, layout in HF_LAYOUTS.items():
         weights = project.export_hf_seed_weights(layout, name)
         assert weights.keys() == expected.keys(), name
         for key, value in expected.items():
@@ -449,10 +458,10 @@ def test_hf_export_from_sharded_weights_equals_one_process(project):
 # The model whose adapter stacks q/k/v and gate/up (Phi-3's layout): loading splits
 # those matrices again, into weights the layout shards.
 @pytest.mark.parametrize("project", ["tied_qknorm_bias_layernorm"], indirect=True)
-@pytest.mark.parametrize("layout", ["TP2", "FSDP2"])
+@pytest.mark.parametrize("layout", list(HF_LAYOUTS))
 def test_hf_import_into_sharded_weights_equals_one_process(project, layout, tmp_path):
     losses = project.run(
-        LAYOUTS[layout],
+        HF_LAYOUTS[layout],
         f"from-hf-{layout}",
         seed_checkpoint=None,
         extra_args=hf_import_args(project.hf_seed(), tmp_path / "unused"),

@@ -1,0 +1,70 @@
+"""Run by torchrun, 2 processes on gloo (tests/test_sharded_fusion.py): an adapter
+whose checkpoints stack projections into one matrix (Phi-3's, GLM's layouts)
+converts FSDP-sharded weights to and from HF names as it converts whole ones,
+and keeps them sharded: no rank holds a stacked matrix whole once it is built.
+argv[1]: a rendered model folder."""
+
+import sys
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.tensor import DTensor, Shard, distribute_tensor
+
+from mytitan_scaffold.model_package import load_model_package
+
+
+def local_elements(state_dict: dict) -> int:
+    return sum(value.to_local().numel() for value in state_dict.values())
+
+
+def assert_sharded_copies(state_dict: dict) -> None:
+    """Each value sharded by rows, its local rows a tensor of their own (not a
+    view that keeps a whole matrix alive)."""
+    for key, value in state_dict.items():
+        assert isinstance(value, DTensor) and value.placements == (Shard(0),), key
+        local = value.to_local()
+        assert (
+            local.untyped_storage().nbytes() == local.numel() * local.element_size()
+        ), key
+
+
+def main(model_dir: Path) -> None:
+    dist.init_process_group("gloo")
+    mesh = init_device_mesh("cpu", (dist.get_world_size(),))
+    spec = load_model_package(model_dir, "sharded_fusion_check").get_train_spec()
+    args = spec.model_args["debugmodel"]
+    torch.manual_seed(0)
+    model = spec.model_cls(args)
+    with torch.no_grad():
+        model.init_weights()
+    whole = model.state_dict()
+    sharded = {
+        key: distribute_tensor(value, mesh, [Shard(0)]) for key, value in whole.items()
+    }
+    adapter = spec.state_dict_adapter(args, None)
+
+    expected = adapter.to_hf(whole)
+    hf = adapter.to_hf(sharded)
+    assert hf.keys() == expected.keys()
+    assert any(key.endswith("gate_up_proj.weight") for key in hf)
+    for key, value in hf.items():
+        torch.testing.assert_close(value.full_tensor(), expected[key], atol=0, rtol=0)
+    fused = {key: hf[key] for key in hf if "qkv_proj" in key or "gate_up_proj" in key}
+    assert_sharded_copies(fused)
+    # The HF state dict holds no more than the model's shards (less when tied).
+    ratio = local_elements(hf) / local_elements(sharded)
+    print(f"rank {dist.get_rank()}: HF/model local elements {ratio:.3f}")
+    assert ratio <= 1.0, ratio
+
+    back = adapter.from_hf(hf)
+    assert back.keys() == whole.keys()
+    for key, value in back.items():
+        torch.testing.assert_close(value.full_tensor(), whole[key], atol=0, rtol=0)
+    assert_sharded_copies(back)
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

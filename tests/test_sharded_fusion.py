@@ -1,0 +1,41 @@
+"""Stacked HF matrices (Phi-3's q/k/v and gate/up, GLM's gate/up) stay sharded
+when the adapter converts FSDP-sharded weights: torch.cat of sharded parts would
+give every rank the whole matrix, for every block at once."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import render_answers
+from .variants import answers_of
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("variant", ["phi3_like", "glm4_like"])
+def test_stacked_matrices_stay_sharded(variant, tmp_path):
+    model_dir = render_answers(tmp_path / variant, answers_of(variant))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "tests.sharded_fusion_check",
+            str(model_dir),
+        ],
+        cwd=Path(__file__).parents[1],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-8000:]
+    assert "HF/model local elements" in result.stdout
