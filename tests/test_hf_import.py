@@ -746,6 +746,17 @@ def test_answers_for_qwen15_moe():
     assert answers["flavor_name"] == "14B"
 
 
+def test_answers_for_qwen2_57b_a14b():
+    answers = answers_from_hf_config(CONFIGS / "qwen2-57b-a14b.json")
+    # Qwen1.5-MoE's recipe with GQA, 8 of 64 experts per token, and a shared
+    # expert as wide as eight of them.
+    assert (answers["n_heads"], answers["n_kv_heads"]) == (28, 4)
+    assert (answers["moe_experts"], answers["moe_top_k"]) == (64, 8)
+    assert (answers["moe_shared_experts"], answers["moe_hidden_dim"]) == (8, 2560)
+    assert answers["moe_shared_expert_gate"] and answers["qkv_bias"]
+    assert answers["flavor_name"] == "57B"
+
+
 def test_answers_for_glm45_air():
     answers = answers_from_hf_config(CONFIGS / "glm-4.5-air.json")
     # Dots1's routing with GLM-4's attention: qkv bias, half of each head rotated
