@@ -433,12 +433,14 @@ def hf_import_args(hf_dir, folder):
     ]
 
 
-# Sharded layouts for the HF tests below: each alone, and FSDP over TP, whose 2-D
-# mesh shards the weights by rows twice (stacked matrices are built on that mesh).
+# Sharded layouts for the HF tests below: each alone; FSDP over TP, whose 2-D mesh
+# shards the weights by rows twice; HSDP, whose 2-D mesh replicates them over one
+# dimension (stacked matrices are sharded as their parts are).
 HF_LAYOUTS = {
     "TP2": LAYOUTS["TP2"],
     "FSDP2": LAYOUTS["FSDP2"],
     "FSDP2xTP2": Layout(nproc=4, fsdp=2, tp=2),
+    "HSDP2x2": LAYOUTS["HSDP2x2"],
 }
 
 
