@@ -375,9 +375,6 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         for key in ("embedding_multiplier", "residual_multiplier", "logits_scaling"):
             if not (isinstance(config[key], (int, float)) and config[key] > 0):
                 found[key] = config[key]
-    if model_type == "cohere":
-        # Per-head LayerNorms (one weight per head).
-        expect("use_qk_norm", (False, None))
     if model_type in _COHERE_TYPES:
         # A bias on all four attention projections.
         expect("attention_bias", (False, None))
@@ -393,7 +390,8 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         # q, k and v clamped to a range: not in the template.
         expect("clip_qkv", (None,))
     if model_type == "stablelm":
-        # Per-head LayerNorms (one weight per head).
+        # Per-head LayerNorms kept as one module (and checkpoint key) per head,
+        # which the adapter does not stack into the template's per-head weight.
         expect("qk_layernorm", (False, None))
         expect("hidden_dropout", (0, 0.0, None))
     if model_type == "phi3":
@@ -544,8 +542,9 @@ def _nparams(answers: dict[str, Any]) -> int:
     attention = dim * head_dim * (2 * heads + 2 * kv)
     attention += (heads + 2 * kv) * head_dim if answers["qkv_bias"] else 0
     if answers["qk_norm"]:
-        full = answers.get("qk_norm_scope") == "full"
-        attention += (heads + kv) * head_dim if full else 2 * head_dim
+        # Full and head_weights norms weigh each head on its own; head ones share one.
+        own = answers.get("qk_norm_scope") in ("full", "head_weights")
+        attention += (heads + kv) * head_dim if own else 2 * head_dim
     layers = answers["n_layers"]
     feed_forward = layers * 3 * dim * answers["ffn_hidden_dim"]
     if answers.get("moe"):
@@ -702,7 +701,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         # Explicit only when it differs from dim // n_heads (as in Qwen3).
         "head_dim": head_dim if head_dim * heads != dim else 0,
         "qk_norm": model_type in _QK_NORM_TYPES
-        or (model_type == "glm4_moe" and bool(config["use_qk_norm"])),
+        or (model_type in ("glm4_moe", "cohere") and bool(config["use_qk_norm"])),
         "qkv_bias": model_type == "qwen2"
         or bool(config.get("use_qkv_bias"))
         or (model_type == "qwen2_moe" and bool(config["qkv_bias"]))
@@ -738,7 +737,12 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers["logit_multiplier"] = float(config["logit_scale"])
     if answers["qk_norm"]:
         answers["qk_norm_scope"] = (
-            "full" if model_type in _FULL_QK_NORM_TYPES else "head"
+            "full"
+            if model_type in _FULL_QK_NORM_TYPES
+            # Command R+: bias-free LayerNorms with a weight per head.
+            else "head_weights"
+            if model_type == "cohere"
+            else "head"
         )
     if model_type in _MOE_KEYS:
         answers.update(_moe_answers(config, model_type))

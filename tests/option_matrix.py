@@ -15,7 +15,7 @@ import yaml
 OPTIONS = {
     "attention": ["mha", "gqa", "mqa"],
     "head_dim": ["derived", "explicit"],
-    "qk_norm": ["off", "head", "full"],
+    "qk_norm": ["off", "head", "head_weights", "full"],
     "qkv_bias": [False, True],
     "positional": [
         "rope",

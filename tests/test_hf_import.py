@@ -167,7 +167,7 @@ LLAMA3_ROPE = {
 # StableLM's other rotary share and qkv bias, SmolLM3's NoPE interval alone,
 # Phi-4-mini's shape, Phi-3.5 past its original context, GLM's pre-norm blocks
 # (GLM-4-9B-chat) and other settings, Granite with the usual attention scale, and
-# Cohere's and Cohere 2's other settings.
+# Cohere's (Command R+'s qk-norm among them) and Cohere 2's other settings.
 CHANGED_CONFIGS = {
     # Command R's MHA (at the toy's 4 heads) and logit scale, untied, Llama 3's
     # RoPE scaling.
@@ -191,6 +191,8 @@ CHANGED_CONFIGS = {
             "logit_scale": 0.25,
         },
     ),
+    # Command R+'s LayerNorms on each query and key head, with a weight per head.
+    "cohere_qk_norm": ("aya-expanse-8b.json", {"use_qk_norm": True}),
     # Local attention, and so RoPE, in every layer.
     "cohere2_all_local": (
         "cohere2-defaults.json",
@@ -894,6 +896,25 @@ def test_answers_for_cohere():
     assert (answers["weight_tying"], answers["flavor_name"]) == (True, "8B")
 
 
+def test_cohere_qk_norm_has_a_weight_per_head(tmp_path):
+    """Command R+'s bias-free LayerNorms on each query and key head, each head with
+    its own weight: at Aya Expanse 8B's sizes with them on, the main flavor has as
+    many parameters as transformers counts (the import's flavor name included)."""
+    config = json.loads((CONFIGS / "aya-expanse-8b.json").read_text())
+    config["use_qk_norm"] = True
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    spec, answers = _render(tmp_path, path, "imported")
+    assert (answers["qk_norm"], answers["qk_norm_scope"]) == (True, "head_weights")
+    args = spec.model_args[answers["flavor_name"]]
+    with torch.device("meta"):
+        model = spec.model_cls(args)
+    theirs = sum(p.numel() for p in _hf_model(config, "meta").parameters())
+    assert sum(p.numel() for p in model.parameters()) == theirs
+    assert args.get_nparams_and_flops(model, 2048)[0] == theirs
+    assert answers["flavor_name"] == _flavor_name(theirs)
+
+
 def test_answers_for_cohere2():
     answers = answers_from_hf_config(CONFIGS / "cohere2-defaults.json")
     # Cohere's blocks, with a window in three layers of four; the fourth attends
@@ -942,11 +963,10 @@ def test_answers_for_llama_rope_scaling():
             ["attention_multiplier=0.3", "attention_bias=True", "logits_scaling=0"],
         ),
         (
-            # Cohere's per-head LayerNorms on queries and keys; biases on all four
-            # attention projections; no logit scale.
+            # Cohere's biases on all four attention projections; no logit scale.
             "aya-expanse-8b.json",
-            {"use_qk_norm": True, "attention_bias": True, "logit_scale": None},
-            ["use_qk_norm=True", "attention_bias=True", "logit_scale=None"],
+            {"attention_bias": True, "logit_scale": None},
+            ["attention_bias=True", "logit_scale=None"],
         ),
         (
             # Cohere 2 without local layers rotates nothing.

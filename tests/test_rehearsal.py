@@ -32,7 +32,8 @@ pytestmark = pytest.mark.slow
 STEPS = 4
 
 # The default recipe (GQA, Llama 3 RoPE, SwiGLU, RMSNorm) and one that takes the
-# other TP-relevant branches: tied embeddings, qk-norm, qkv bias, LayerNorm, parallel
+# other TP-relevant branches: tied embeddings, qk-norm with a weight per head (sharded
+# by heads under TP; bias-free beside biased LayerNorms), qkv bias, LayerNorm, parallel
 # blocks (one norm feeding attention and feed-forward), plus YaRN on half of each
 # head, NoPE layers, GeGLU, and scores scaled by another size than the heads'
 # (through CP's ring attention too), with HF weights stacked as Phi-3 stacks them
@@ -44,6 +45,7 @@ MODELS = {
     "tied_qknorm_bias_layernorm": {
         "norm_placement": "parallel",
         "qk_norm": True,
+        "qk_norm_scope": "head_weights",
         "qkv_bias": True,
         "weight_tying": True,
         "norm": "layernorm",
