@@ -390,9 +390,6 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         # q, k and v clamped to a range: not in the template.
         expect("clip_qkv", (None,))
     if model_type == "stablelm":
-        # Per-head LayerNorms kept as one module (and checkpoint key) per head,
-        # which the adapter does not stack into the template's per-head weight.
-        expect("qk_layernorm", (False, None))
         expect("hidden_dropout", (0, 0.0, None))
     if model_type == "phi3":
         expect("resid_pdrop", (0, 0.0, None))
@@ -701,7 +698,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         # Explicit only when it differs from dim // n_heads (as in Qwen3).
         "head_dim": head_dim if head_dim * heads != dim else 0,
         "qk_norm": model_type in _QK_NORM_TYPES
-        or (model_type in ("glm4_moe", "cohere") and bool(config["use_qk_norm"])),
+        or (model_type in ("glm4_moe", "cohere") and bool(config["use_qk_norm"]))
+        or (model_type == "stablelm" and bool(config["qk_layernorm"])),
         "qkv_bias": model_type == "qwen2"
         or bool(config.get("use_qkv_bias"))
         or (model_type == "qwen2_moe" and bool(config["qkv_bias"]))
@@ -739,9 +737,9 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers["qk_norm_scope"] = (
             "full"
             if model_type in _FULL_QK_NORM_TYPES
-            # Command R+: bias-free LayerNorms with a weight per head.
+            # Command R+, StableLM 2 12B: bias-free LayerNorms, a weight per head.
             else "head_weights"
-            if model_type == "cohere"
+            if model_type in ("cohere", "stablelm")
             else "head"
         )
     if model_type in _MOE_KEYS:

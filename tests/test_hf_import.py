@@ -295,6 +295,16 @@ CHANGED_CONFIGS = {
     ),
     # Attention and MLP side by side, from one LayerNorm.
     "stablelm_parallel": ("stablelm-3b-4e1t.json", {"use_parallel_residual": True}),
+    # StableLM 2 12B's blocks: side by side, with a LayerNorm per query and key
+    # head (one checkpoint key per head), in GQA.
+    "stablelm2_qk_norm": (
+        "stablelm-3b-4e1t.json",
+        {
+            "use_parallel_residual": True,
+            "qk_layernorm": True,
+            "num_key_value_heads": 2,
+        },
+    ),
     "qwen2_all_local": (
         "qwen2.5-0.5b.json",
         {"use_sliding_window": True, "sliding_window": 8, "max_window_layers": 0},
@@ -896,12 +906,22 @@ def test_answers_for_cohere():
     assert (answers["weight_tying"], answers["flavor_name"]) == (True, "8B")
 
 
-def test_cohere_qk_norm_has_a_weight_per_head(tmp_path):
-    """Command R+'s bias-free LayerNorms on each query and key head, each head with
-    its own weight: at Aya Expanse 8B's sizes with them on, the main flavor has as
-    many parameters as transformers counts (the import's flavor name included)."""
-    config = json.loads((CONFIGS / "aya-expanse-8b.json").read_text())
-    config["use_qk_norm"] = True
+@pytest.mark.parametrize(
+    ("base", "changes"),
+    [
+        ("aya-expanse-8b.json", {"use_qk_norm": True}),
+        (
+            "stablelm-3b-4e1t.json",
+            {"qk_layernorm": True, "use_parallel_residual": True},
+        ),
+    ],
+)
+def test_qk_norms_with_a_weight_per_head(tmp_path, base, changes):
+    """Command R+'s and StableLM 2 12B's bias-free LayerNorms on each query and key
+    head, each head with its own weight: at the base config's sizes with them on,
+    the main flavor has as many parameters as transformers counts (the import's
+    flavor name included)."""
+    config = {**json.loads((CONFIGS / base).read_text()), **changes}
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
     spec, answers = _render(tmp_path, path, "imported")
@@ -1028,8 +1048,8 @@ def test_answers_for_llama_rope_scaling():
         (
             # StableLM's per-head query/key LayerNorms.
             "stablelm-3b-4e1t.json",
-            {"qk_layernorm": True, "hidden_dropout": 0.1},
-            ["qk_layernorm=True", "hidden_dropout=0.1"],
+            {"hidden_dropout": 0.1},
+            ["hidden_dropout=0.1"],
         ),
         (
             "dots.llm1-base.json",

@@ -471,3 +471,52 @@ def test_hf_import_into_sharded_weights_equals_one_process(project, layout, tmp_
         extra_args=hf_import_args(project.hf_seed(), tmp_path / "unused"),
     )
     project.assert_matches_baseline(f"from-hf-{layout}", losses)
+
+
+# StableLM 2 12B's blocks: side by side from one LayerNorm, a bias-free LayerNorm per
+# query and key head, RoPE on a quarter of each head. StableLM keeps each head's norm
+# under a key of its own, which the adapter splits and stacks.
+STABLELM2 = {
+    "norm": "layernorm",
+    "norm_placement": "parallel",
+    "qk_norm": True,
+    "qk_norm_scope": "head_weights",
+    "positional": "rope",
+    "rope_fraction": 0.25,
+}
+
+
+@pytest.fixture(scope="module")
+def stablelm_project(tmp_path_factory):
+    return Project(tmp_path_factory.mktemp("stablelm2"), STABLELM2)
+
+
+# The 2-D meshes only (their placements are the hardest to load into): TP and FSDP
+# alone take the same code path in the Phi-3-layout tests above.
+PER_HEAD_NORM_LAYOUTS = ["FSDP2xTP2", "HSDP2x2"]
+
+
+def test_hf_per_head_norms_save_sharded_as_one_process(stablelm_project):
+    expected = stablelm_project.export_hf_seed_weights(Layout(), "one-process")
+    assert (
+        "StableLmForCausalLM" in (stablelm_project.model_dir / "README.md").read_text()
+    )
+    assert "model.layers.0.self_attn.q_layernorm.norms.3.weight" in expected
+    for name in PER_HEAD_NORM_LAYOUTS:
+        weights = stablelm_project.export_hf_seed_weights(HF_LAYOUTS[name], name)
+        assert weights.keys() == expected.keys(), name
+        for key, value in expected.items():
+            torch.testing.assert_close(weights[key], value, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("layout", PER_HEAD_NORM_LAYOUTS)
+def test_hf_per_head_norms_load_sharded_as_one_process(
+    stablelm_project, layout, tmp_path
+):
+    losses = stablelm_project.run(
+        HF_LAYOUTS[layout],
+        f"from-hf-{layout}",
+        seed_checkpoint=None,
+        extra_args=hf_import_args(stablelm_project.hf_seed(), tmp_path / "unused"),
+    )
+    stablelm_project.assert_matches_baseline(f"from-hf-{layout}", losses)
