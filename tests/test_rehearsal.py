@@ -169,6 +169,29 @@ class Project:
             weights.update(load_file(shard))
         return weights
 
+    def assert_hf_exports_equal_one_process(self, layouts):
+        """The seed saved in HF format by a run in each of `layouts` (HF_LAYOUTS
+        names) equals one process's save, bit for bit; returns that save."""
+        expected = self.export_hf_seed_weights(Layout(), "one-process")
+        for name in layouts:
+            weights = self.export_hf_seed_weights(HF_LAYOUTS[name], name)
+            assert weights.keys() == expected.keys(), name
+            for key, value in expected.items():
+                torch.testing.assert_close(weights[key], value, atol=0, rtol=0)
+        return expected
+
+    def assert_hf_import_matches_baseline(self, layout, folder):
+        """Training in `layout` (an HF_LAYOUTS name) from the seed's HF export
+        repeats the baseline (`folder`, the checkpoint folder, stays empty)."""
+        name = f"from-hf-{layout}"
+        losses = self.run(
+            HF_LAYOUTS[layout],
+            name,
+            seed_checkpoint=None,
+            extra_args=hf_import_args(self.hf_seed(), folder),
+        )
+        self.assert_matches_baseline(name, losses)
+
     def grad_norms(self, name):
         """Each step's gradient norm (before clipping) in the run called `name`."""
         return [step.grad_norm for step in logged_steps(self.root / "runs" / name)]
@@ -450,13 +473,7 @@ HF_LAYOUTS = {
 # head's rows: under TP and FSDP those rows are spread over the ranks.
 @pytest.mark.parametrize("project", ["tied_qknorm_bias_layernorm"], indirect=True)
 def test_hf_export_from_sharded_weights_equals_one_process(project):
-    expected = project.export_hf_seed_weights(Layout(), "one-process")
-    assert len(expected) > 10
-    for name, layout in HF_LAYOUTS.items():
-        weights = project.export_hf_seed_weights(layout, name)
-        assert weights.keys() == expected.keys(), name
-        for key, value in expected.items():
-            torch.testing.assert_close(weights[key], value, atol=0, rtol=0)
+    assert len(project.assert_hf_exports_equal_one_process(HF_LAYOUTS)) > 10
 
 
 # The model whose adapter stacks q/k/v and gate/up (Phi-3's layout): loading splits
@@ -464,13 +481,7 @@ def test_hf_export_from_sharded_weights_equals_one_process(project):
 @pytest.mark.parametrize("project", ["tied_qknorm_bias_layernorm"], indirect=True)
 @pytest.mark.parametrize("layout", list(HF_LAYOUTS))
 def test_hf_import_into_sharded_weights_equals_one_process(project, layout, tmp_path):
-    losses = project.run(
-        HF_LAYOUTS[layout],
-        f"from-hf-{layout}",
-        seed_checkpoint=None,
-        extra_args=hf_import_args(project.hf_seed(), tmp_path / "unused"),
-    )
-    project.assert_matches_baseline(f"from-hf-{layout}", losses)
+    project.assert_hf_import_matches_baseline(layout, tmp_path / "unused")
 
 
 # StableLM 2 12B's blocks: side by side from one LayerNorm, a bias-free LayerNorm per
@@ -497,26 +508,14 @@ PER_HEAD_NORM_LAYOUTS = ["FSDP2xTP2", "HSDP2x2"]
 
 
 def test_hf_per_head_norms_save_sharded_as_one_process(stablelm_project):
-    expected = stablelm_project.export_hf_seed_weights(Layout(), "one-process")
-    assert (
-        "StableLmForCausalLM" in (stablelm_project.model_dir / "README.md").read_text()
-    )
-    assert "model.layers.0.self_attn.q_layernorm.norms.3.weight" in expected
-    for name in PER_HEAD_NORM_LAYOUTS:
-        weights = stablelm_project.export_hf_seed_weights(HF_LAYOUTS[name], name)
-        assert weights.keys() == expected.keys(), name
-        for key, value in expected.items():
-            torch.testing.assert_close(weights[key], value, atol=0, rtol=0)
+    readme = (stablelm_project.model_dir / "README.md").read_text()
+    assert "StableLmForCausalLM" in readme
+    saved = stablelm_project.assert_hf_exports_equal_one_process(PER_HEAD_NORM_LAYOUTS)
+    assert "model.layers.0.self_attn.q_layernorm.norms.3.weight" in saved
 
 
 @pytest.mark.parametrize("layout", PER_HEAD_NORM_LAYOUTS)
 def test_hf_per_head_norms_load_sharded_as_one_process(
     stablelm_project, layout, tmp_path
 ):
-    losses = stablelm_project.run(
-        HF_LAYOUTS[layout],
-        f"from-hf-{layout}",
-        seed_checkpoint=None,
-        extra_args=hf_import_args(stablelm_project.hf_seed(), tmp_path / "unused"),
-    )
-    stablelm_project.assert_matches_baseline(f"from-hf-{layout}", losses)
+    stablelm_project.assert_hf_import_matches_baseline(layout, tmp_path / "unused")
