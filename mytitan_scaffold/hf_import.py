@@ -57,6 +57,8 @@ _QK_NORM_TYPES = (
 )
 # qk-norm across heads (OLMo 2 and 3 in post-norm blocks, OLMoE in pre-norm ones).
 _FULL_QK_NORM_TYPES = ("olmo2", "olmo3", "olmoe")
+# qk-norm per head with a weight per head, bias-free (Command R+, StableLM 2 12B).
+_HEAD_WEIGHT_QK_NORM_TYPES = ("cohere", "stablelm")
 # Where the norms sit, for the model types whose blocks are not pre-norm.
 _NORM_PLACEMENTS = {
     "olmo2": "post",
@@ -737,9 +739,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers["qk_norm_scope"] = (
             "full"
             if model_type in _FULL_QK_NORM_TYPES
-            # Command R+, StableLM 2 12B: bias-free LayerNorms, a weight per head.
             else "head_weights"
-            if model_type in ("cohere", "stablelm")
+            if model_type in _HEAD_WEIGHT_QK_NORM_TYPES
             else "head"
         )
     if model_type in _MOE_KEYS:
