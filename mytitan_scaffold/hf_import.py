@@ -42,6 +42,7 @@ SUPPORTED_MODEL_TYPES = (
     "granite",
     "cohere",
     "cohere2",
+    "exaone4",
 )
 # GeGLU blocks between sandwich norms, embeddings scaled by sqrt(dim), and
 # RMSNorms that scale by 1 + weight (the adapter's business).
@@ -54,6 +55,7 @@ _QK_NORM_TYPES = (
     "olmoe",
     "dots1",
     "gemma3_text",
+    "exaone4",
 )
 # qk-norm across heads (OLMo 2 and 3 in post-norm blocks, OLMoE in pre-norm ones).
 _FULL_QK_NORM_TYPES = ("olmo2", "olmo3", "olmoe")
@@ -63,6 +65,7 @@ _HEAD_WEIGHT_QK_NORM_TYPES = ("cohere", "stablelm")
 _NORM_PLACEMENTS = {
     "olmo2": "post",
     "olmo3": "post",
+    "exaone4": "post",
     "gemma2": "sandwich",
     "gemma3_text": "sandwich",
     "glm4": "sandwich",
@@ -112,10 +115,10 @@ _QWEN_MOE_TYPES = ("qwen3_moe", "qwen2_moe")
 # are no part of transformers' forward pass, so they change no logit.)
 _SIGMOID_MOE_TYPES = ("dots1", "glm4_moe")
 # transformers' global-layer period without layer_types (the config classes
-# derive them; OLMo 3's and Gemma 2's period is no field, Gemma 3's and Cohere 2's
-# an optional sliding_window_pattern).
-_GLOBAL_EVERY = {"olmo3": 4, "gemma2": 2, "gemma3_text": 6, "cohere2": 4}
-_WINDOW_PATTERN_TYPES = ("gemma3_text", "cohere2")
+# derive them; OLMo 3's and Gemma 2's period is no field, Gemma 3's, Cohere 2's
+# and EXAONE 4's an optional sliding_window_pattern).
+_GLOBAL_EVERY = {"olmo3": 4, "gemma2": 2, "gemma3_text": 6, "cohere2": 4, "exaone4": 4}
+_WINDOW_PATTERN_TYPES = ("gemma3_text", "cohere2", "exaone4")
 # Model types that keep RoPE parameters per layer type (rope_parameters).
 _PER_TYPE_ROPE = ("olmo3", "gemma3_text")
 _ROPE_TYPES = {
@@ -475,6 +478,29 @@ def _layer_types(config: dict[str, Any], model_type: str) -> list[str]:
     ]
 
 
+def _check_layer_types_derivable(
+    config: dict[str, Any], model_type: str, path: Path
+) -> None:
+    """Refuse a config without layer_types whose period transformers cannot
+    read: a string ("LLLG", which EXAONE 4's docs allow), or EXAONE 4's period
+    of 0 without a sliding_window (transformers takes each layer's index modulo
+    the period, which fails for both)."""
+    if config.get("layer_types") or model_type not in _WINDOW_PATTERN_TYPES:
+        return
+    pattern = config.get("sliding_window_pattern", _GLOBAL_EVERY[model_type])
+    no_window = model_type == "exaone4" and config.get("sliding_window") is None
+    if isinstance(pattern, int) and pattern >= 1 and not no_window:
+        return
+    given = (
+        "sliding_window=None" if no_window else f"sliding_window_pattern={pattern!r}"
+    )
+    raise MytitanError(
+        f"--from-hf {path}: no layer_types, and transformers cannot derive them "
+        f'from {given}: add layer_types to the config, one "sliding_attention" '
+        'or "full_attention" per layer'
+    )
+
+
 def _attention_window(
     config: dict[str, Any], model_type: str
 ) -> tuple[int, int] | None:
@@ -496,13 +522,21 @@ def _attention_window(
     return (window, every) if every >= 2 and kinds == pattern else None
 
 
+def _rotates_sliding_layers_only(config: dict[str, Any], model_type: str) -> bool:
+    """Whether the full-attention layers rotate nothing (NoPE): Cohere 2's always,
+    EXAONE 4's when it has a window (without one, every layer rotates)."""
+    if model_type == "exaone4":
+        return config.get("sliding_window") is not None
+    return model_type == "cohere2"
+
+
 def _nope_every(
     config: dict[str, Any], model_type: str, window_pattern: tuple[int, int] | None
 ) -> int | None:
     """The period of SmolLM3's NoPE layers for the template (0: RoPE in every
-    layer), or None when its no_rope_layers follow no period. Cohere 2's are its
-    global layers (`window_pattern`'s period)."""
-    if model_type == "cohere2":
+    layer), or None when its no_rope_layers follow no period. Cohere 2's and
+    EXAONE 4's are their global layers (`window_pattern`'s period)."""
+    if _rotates_sliding_layers_only(config, model_type):
         return window_pattern[1] if window_pattern else 0
     if model_type != "smollm3":
         return 0
@@ -665,14 +699,14 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     if missing:
         raise MytitanError(f"--from-hf {path} lacks {', '.join(missing)}")
     config = _with_transformers_defaults(config, model_type)
+    _check_layer_types_derivable(config, model_type, path)
     rope, rope_unsupported = _rope(config, model_type)
     window_pattern = _attention_window(config, model_type)
     nope_every = _nope_every(config, model_type, window_pattern)
     unsupported = {**_unsupported_fields(config, model_type), **rope_unsupported}
     if window_pattern is None:
         unsupported["layer_types"] = _layer_types(config, model_type)
-    elif model_type == "cohere2" and window_pattern == (0, 0):
-        # Cohere 2 rotates its sliding layers only: here none at all.
+    elif window_pattern == (0, 0) and _rotates_sliding_layers_only(config, model_type):
         unsupported["layer_types"] = "no sliding layers (so no RoPE in any layer)"
     if nope_every is None:
         key = (

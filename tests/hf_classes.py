@@ -80,6 +80,18 @@ RECIPES = [
             "nope_layers": "every_2nd",
         },
     ),
+    # EXAONE 4.0 32B: OLMo 2's blocks, Qwen3's qk-norm, NoPE in the global layers;
+    # 1.2B: the same without a window, RoPE in every layer.
+    (
+        "Exaone4ForCausalLM",
+        {
+            "norm_placement": "post",
+            "qk_norm": "head",
+            "attention_window": "interleaved",
+            "nope_layers": "every_2nd",
+        },
+    ),
+    ("Exaone4ForCausalLM", {"norm_placement": "post", "qk_norm": "head"}),
     (
         "Gemma2ForCausalLM",
         {

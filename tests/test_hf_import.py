@@ -89,6 +89,7 @@ def _tiny(config: dict) -> dict:
         "gemma3_text",
         "phi3",
         "cohere2",
+        "exaone4",
     ):
         tiny["sliding_window"] = 8  # shorter than the test's 24 tokens
     if "sliding_window_pattern" in config:
@@ -167,8 +168,37 @@ LLAMA3_ROPE = {
 # StableLM's other rotary share and qkv bias, SmolLM3's NoPE interval alone,
 # Phi-4-mini's shape, Phi-3.5 past its original context, GLM's pre-norm blocks
 # (GLM-4-9B-chat) and other settings, Granite with the usual attention scale, and
-# Cohere's (Command R+'s qk-norm among them) and Cohere 2's other settings.
+# Cohere's (Command R+'s qk-norm among them) and Cohere 2's other settings, and
+# EXAONE 4's (its 32B's and its 1.2B's).
 CHANGED_CONFIGS = {
+    # EXAONE 4.0 32B's kind: GQA, untied, Llama 3's RoPE scaling (in the local
+    # layers, the only ones that rotate), layer_types beside the string pattern
+    # that transformers reads only through them.
+    "exaone4_gqa_untied_llama3": (
+        "exaone4-defaults.json",
+        {
+            "num_key_value_heads": 2,
+            "tie_word_embeddings": False,
+            "rope_scaling": LLAMA3_ROPE,
+            "sliding_window_pattern": "LG",
+            "layer_types": ["sliding_attention", "full_attention"],
+        },
+    ),
+    # EXAONE 4.0 1.2B's kind: no window, so RoPE and full attention in every
+    # layer; tied.
+    "exaone4_no_window_tied": (
+        "exaone4-defaults.json",
+        {
+            "sliding_window": None,
+            "layer_types": ["full_attention"] * 2,
+            "tie_word_embeddings": True,
+        },
+    ),
+    # Local attention, and so RoPE, in every layer.
+    "exaone4_all_local": (
+        "exaone4-defaults.json",
+        {"layer_types": ["sliding_attention"] * 2},
+    ),
     # Command R's MHA (at the toy's 4 heads) and logit scale, untied, Llama 3's
     # RoPE scaling.
     "cohere_mha_untied_llama3": (
@@ -948,6 +978,27 @@ def test_answers_for_cohere2():
     assert (answers["logit_multiplier"], answers["flavor_name"]) == (0.0625, "35B")
 
 
+def test_answers_for_exaone4():
+    answers = answers_from_hf_config(CONFIGS / "exaone4-defaults.json")
+    # OLMo 2's post-norm blocks with Qwen3's qk-norm (one weight for every head),
+    # a window in three layers of four; the fourth attends globally without RoPE.
+    assert (answers["norm_placement"], answers["qk_norm_scope"]) == ("post", "head")
+    assert (answers["sliding_window"], answers["global_every"]) == (4096, 4)
+    assert (answers["nope_every"], answers["flavor_name"]) == (4, "9.4B")
+
+
+def test_answers_for_exaone4_without_a_window(tmp_path):
+    """Without a window EXAONE 4 rotates every layer (1.2B)."""
+    base, changes = CHANGED_CONFIGS["exaone4_no_window_tied"]
+    config = json.loads((CONFIGS / base).read_text()) | changes
+    config["layer_types"] = ["full_attention"] * config["num_hidden_layers"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    answers = answers_from_hf_config(path)
+    assert (answers["sliding_window"], answers.get("nope_every", 0)) == (0, 0)
+    assert (answers["qk_norm"], answers["weight_tying"]) == (True, True)
+
+
 def test_answers_for_llama_rope_scaling():
     answers = answers_from_hf_config(CONFIGS / "llama-3.1-8b.json")
     assert answers["positional"] == "rope_llama3"
@@ -993,6 +1044,30 @@ def test_answers_for_llama_rope_scaling():
             "cohere2-defaults.json",
             {"layer_types": ["full_attention"] * 40},
             ["layer_types='no sliding layers (so no RoPE in any layer)'"],
+        ),
+        (
+            # EXAONE 4 with a window but no local layers rotates nothing.
+            "exaone4-defaults.json",
+            {"layer_types": ["full_attention"] * 32},
+            ["layer_types='no sliding layers (so no RoPE in any layer)'"],
+        ),
+        (
+            # A period that transformers cannot read without layer_types.
+            "exaone4-defaults.json",
+            {"sliding_window_pattern": "LLLG"},
+            ["no layer_types", "sliding_window_pattern='LLLG'", "add layer_types"],
+        ),
+        (
+            # The same for Cohere 2 (a TypeError from the arithmetic before).
+            "cohere2-defaults.json",
+            {"sliding_window_pattern": "LLLG"},
+            ["no layer_types", "sliding_window_pattern='LLLG'", "add layer_types"],
+        ),
+        (
+            # No window: transformers' period is then 0 layers.
+            "exaone4-defaults.json",
+            {"sliding_window": None},
+            ["no layer_types", "sliding_window=None", "add layer_types"],
         ),
         (
             "qwen3-30b-a3b.json",

@@ -165,6 +165,7 @@ COUNTERPARTS = {
     "granite_like": "GraniteForCausalLM",
     "cohere_like": "CohereForCausalLM",
     "cohere2_like": "Cohere2ForCausalLM",
+    "exaone4_like": "Exaone4ForCausalLM",
 }
 
 

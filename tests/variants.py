@@ -30,7 +30,9 @@ logits multiplied by constants, scores scaled by 1 / head_dim, tied embeddings),
 cohere_like (Aya Expanse 8B: attention and feed-forward side by side from one
 bias-free LayerNorm, logits multiplied by 0.125, tied embeddings, RoPE rows in
 pairs in the checkpoints), cohere2_like (Command R7B: the same with a window in three
-layers of four, the fourth global and without RoPE).
+layers of four, the fourth global and without RoPE), exaone4_like (EXAONE 4.0 32B:
+post-norm, qk-norm per head, Llama 3 RoPE scaling, a window in three layers of four,
+the fourth global and without RoPE).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -184,6 +186,18 @@ VARIANTS = {
         "nope_every": 4,
         "logit_multiplier": 0.25,
         "hf_layout": "cohere",
+    },
+    "exaone4_like": {
+        "n_kv_heads": 8,
+        "positional": "rope_llama3",
+        "rope_theta": 1000000.0,
+        "rope_scaling_factor": 16.0,
+        "rope_original_max_seq_len": 8192,
+        "qk_norm": True,
+        "norm_placement": "post",
+        "sliding_window": 4096,
+        "global_every": 4,
+        "nope_every": 4,
     },
     # Soft caps on full causal attention, in parallel blocks: no transformers class
     # has them.
