@@ -43,7 +43,10 @@ SUPPORTED_MODEL_TYPES = (
     "cohere",
     "cohere2",
     "exaone4",
+    "arcee",
 )
+# Llama's blocks with a ReLU² MLP, not gated (Arcee AFM).
+_RELU2_TYPES = ("arcee",)
 # GeGLU blocks between sandwich norms, embeddings scaled by sqrt(dim), and
 # RMSNorms that scale by 1 + weight (the adapter's business).
 _GEMMA_TYPES = ("gemma2", "gemma3_text")
@@ -152,6 +155,12 @@ def _with_transformers_defaults(
         if field.default is not dataclasses.MISSING
     }
     return {**defaults, **config}
+
+
+def _ffn(model_type: str) -> str:
+    if model_type in _GEMMA_TYPES:
+        return "geglu"
+    return "relu2" if model_type in _RELU2_TYPES else "swiglu"
 
 
 def _default_theta(model_type: str) -> float:
@@ -364,11 +373,12 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         if not (isinstance(scalar, (int, float)) and scalar >= 1 and scalar % 1 == 0):
             found["query_pre_attn_scalar"] = scalar  # attn_scale_dim is a size
     else:
-        expect("hidden_act", ("silu",), "silu")
+        activation = "relu2" if model_type in _RELU2_TYPES else "silu"
+        expect("hidden_act", (activation,), activation)
     expect("attention_dropout", (0, 0.0, None))
     if "quantization_config" in config:
         found["quantization_config"] = "present"
-    if model_type in ("llama", "smollm3", "granite"):
+    if model_type in ("llama", "smollm3", "granite", *_RELU2_TYPES):
         expect("attention_bias", (False, None))
         expect("mlp_bias", (False, None))
     if model_type == "granite":
@@ -579,7 +589,9 @@ def _nparams(answers: dict[str, Any]) -> int:
         own = answers.get("qk_norm_scope") in ("full", "head_weights")
         attention += (heads + kv) * head_dim if own else 2 * head_dim
     layers = answers["n_layers"]
-    feed_forward = layers * 3 * dim * answers["ffn_hidden_dim"]
+    # A gated feed-forward has three matrices, ReLU² (Arcee's) two.
+    matrices = 2 if answers["ffn"] == "relu2" else 3
+    feed_forward = layers * matrices * dim * answers["ffn_hidden_dim"]
     if answers.get("moe"):
         experts = answers["moe_experts"]
         all_experts = experts + answers["moe_shared_experts"]
@@ -751,7 +763,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
             if model_type in _LAYER_NORMS
             else config["rms_norm_eps"]
         ),
-        "ffn": "geglu" if model_type in _GEMMA_TYPES else "swiglu",
+        "ffn": _ffn(model_type),
         "ffn_hidden_dim": config["intermediate_size"],
         "weight_tying": bool(config["tie_word_embeddings"]),
         "embedding_scale": model_type in _GEMMA_TYPES,

@@ -92,6 +92,8 @@ RECIPES = [
         },
     ),
     ("Exaone4ForCausalLM", {"norm_placement": "post", "qk_norm": "head"}),
+    # Arcee AFM: Llama's blocks with a ReLU² MLP.
+    ("ArceeForCausalLM", {"ffn": "relu2"}),
     (
         "Gemma2ForCausalLM",
         {

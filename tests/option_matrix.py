@@ -29,7 +29,7 @@ OPTIONS = {
     "rope_share": ["whole", "half"],
     "norm": ["rmsnorm", "layernorm", "layernorm_nobias"],
     "norm_placement": ["pre", "post", "sandwich", "parallel"],
-    "ffn": ["swiglu", "geglu", "gelu"],
+    "ffn": ["swiglu", "geglu", "gelu", "relu2"],
     "ffn_size": ["rule", "explicit"],
     "weight_tying": [False, True],
     # Token embeddings scaled by sqrt(dim) (embedding_scale), as in Gemma.

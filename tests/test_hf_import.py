@@ -168,9 +168,30 @@ LLAMA3_ROPE = {
 # StableLM's other rotary share and qkv bias, SmolLM3's NoPE interval alone,
 # Phi-4-mini's shape, Phi-3.5 past its original context, GLM's pre-norm blocks
 # (GLM-4-9B-chat) and other settings, Granite with the usual attention scale, and
-# Cohere's (Command R+'s qk-norm among them) and Cohere 2's other settings, and
-# EXAONE 4's (its 32B's and its 1.2B's).
+# Cohere's (Command R+'s qk-norm among them) and Cohere 2's other settings,
+# EXAONE 4's (its 32B's and its 1.2B's), and Arcee's.
 CHANGED_CONFIGS = {
+    # Arcee AFM-4.5B's kind (at the toy's sizes): GQA, heads wider than
+    # dim // n_heads, YaRN past a 4K original context.
+    "arcee_gqa_wide_heads_yarn": (
+        "arcee-defaults.json",
+        {
+            "num_key_value_heads": 2,
+            "head_dim": 32,
+            "max_position_embeddings": 65536,
+            "rope_parameters": {
+                "rope_type": "yarn",
+                "rope_theta": 10000.0,
+                "factor": 16.0,
+                "original_max_position_embeddings": 4096,
+            },
+        },
+    ),
+    # Tied, with Llama 3's RoPE scaling.
+    "arcee_tied_llama3": (
+        "arcee-defaults.json",
+        {"tie_word_embeddings": True, "rope_scaling": LLAMA3_ROPE},
+    ),
     # EXAONE 4.0 32B's kind: GQA, untied, Llama 3's RoPE scaling (in the local
     # layers, the only ones that rotate), layer_types beside the string pattern
     # that transformers reads only through them.
@@ -999,6 +1020,13 @@ def test_answers_for_exaone4_without_a_window(tmp_path):
     assert (answers["qk_norm"], answers["weight_tying"]) == (True, True)
 
 
+def test_answers_for_arcee():
+    answers = answers_from_hf_config(CONFIGS / "arcee-defaults.json")
+    # Llama's blocks with a ReLU² MLP: two matrices, 4B parameters, not 5.5B.
+    assert (answers["ffn"], answers["ffn_hidden_dim"]) == ("relu2", 18432)
+    assert (answers["norm_placement"], answers["flavor_name"]) == ("pre", "4B")
+
+
 def test_answers_for_llama_rope_scaling():
     answers = answers_from_hf_config(CONFIGS / "llama-3.1-8b.json")
     assert answers["positional"] == "rope_llama3"
@@ -1026,6 +1054,12 @@ def test_answers_for_llama_rope_scaling():
             ["layer_types=['full_attention'"],
         ),
         ("qwen3-0.6b.json", {"hidden_act": "gelu"}, ["hidden_act='gelu'"]),
+        (
+            # Arcee's MLP with another activation, or with biases.
+            "arcee-defaults.json",
+            {"hidden_act": "silu", "mlp_bias": True},
+            ["hidden_act='silu'", "mlp_bias=True"],
+        ),
         (
             # Scores scaled by no size's inverse square root; biases on all four
             # attention projections; a zero logits_scaling.

@@ -166,6 +166,7 @@ COUNTERPARTS = {
     "cohere_like": "CohereForCausalLM",
     "cohere2_like": "Cohere2ForCausalLM",
     "exaone4_like": "Exaone4ForCausalLM",
+    "arcee_like": "ArceeForCausalLM",
 }
 
 

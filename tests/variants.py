@@ -32,7 +32,8 @@ bias-free LayerNorm, logits multiplied by 0.125, tied embeddings, RoPE rows in
 pairs in the checkpoints), cohere2_like (Command R7B: the same with a window in three
 layers of four, the fourth global and without RoPE), exaone4_like (EXAONE 4.0 32B:
 post-norm, qk-norm per head, Llama 3 RoPE scaling, a window in three layers of four,
-the fourth global and without RoPE).
+the fourth global and without RoPE), arcee_like (Arcee AFM: Llama's blocks with a
+ReLU² MLP, not gated, GQA, YaRN).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -198,6 +199,14 @@ VARIANTS = {
         "sliding_window": 4096,
         "global_every": 4,
         "nope_every": 4,
+    },
+    "arcee_like": {
+        "ffn": "relu2",
+        "n_kv_heads": 4,
+        "positional": "rope_yarn",
+        "rope_scaling_factor": 16.0,
+        "rope_original_max_seq_len": 4096,
+        "max_seq_len": 65536,
     },
     # Soft caps on full causal attention, in parallel blocks: no transformers class
     # has them.
