@@ -22,7 +22,7 @@ except ImportError:
 from . import __version__
 from .answers import Question, load_data_file, parse_data_pairs, questions
 from .errors import MytitanError
-from .hf_import import SUPPORTED_MODEL_TYPES, answers_from_hf_config
+from .hf_import import SUPPORTED_MODEL_TYPES, HfImportWarning, answers_from_hf_config
 from .project import resolve_target
 
 app = typer.Typer(
@@ -163,7 +163,8 @@ def new(
     try:
         answers: dict[str, Any] = {}
         if from_hf is not None:
-            answers.update(answers_from_hf_config(from_hf))
+            with _warnings_as_lines(HfImportWarning):
+                answers.update(answers_from_hf_config(from_hf))
         if data_file is not None:
             answers.update(load_data_file(data_file))
         data_answers, flag_answers = parse_data_pairs(data or []), _flag_answers(flags)

@@ -4,7 +4,9 @@ a model folder, or a Hub id already in the local Hugging Face cache).
 The HF sizes become the main flavor (plus the template's tiny debugmodel). A
 field the config leaves out means what it means to the installed transformers
 (its config class's default). Every field that changes the computation and that
-the template cannot express is reported by name; nothing is dropped silently.
+the template cannot express is reported by name; nothing is dropped silently:
+dropout, which the rendered models (as torchtitan's) leave out and which changes
+no logit in evaluation, is named in a warning.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import dataclasses
 import json
 import math
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +47,19 @@ SUPPORTED_MODEL_TYPES = (
     "cohere2",
     "exaone4",
     "arcee",
+    "seed_oss",
+    "internlm3",
+    "iquestcoder",
 )
+# Config classes that transformers runs on its Llama code (LlamaForCausalLM):
+# their models export as Llama.
+_LLAMA_ALIASES = ("internlm3", "iquestcoder")
+# Dropout rates, per model type beyond attention_dropout (which all read).
+_DROPOUT_KEYS = {
+    "seed_oss": ("residual_dropout",),
+    "stablelm": ("hidden_dropout",),
+    "phi3": ("resid_pdrop", "embd_pdrop"),
+}
 # Llama's blocks with a ReLU² MLP, not gated (Arcee AFM).
 _RELU2_TYPES = ("arcee",)
 # GeGLU blocks between sandwich norms, embeddings scaled by sqrt(dim), and
@@ -93,7 +108,7 @@ _LAYER_NORMS = {
     "cohere2": "layernorm_nobias",
 }
 # Model types whose q/k/v bias is the attention_bias flag.
-_ATTENTION_BIAS_TYPES = ("glm", "glm4", "glm4_moe")
+_ATTENTION_BIAS_TYPES = ("glm", "glm4", "glm4_moe", "seed_oss")
 # Model types that may rotate only part of each head, with transformers' default share.
 _PARTIAL_ROTARY_DEFAULTS = {
     "stablelm": 0.25,
@@ -138,6 +153,11 @@ _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _YARN_EXTRAS = ("attention_factor", "mscale", "mscale_all_dim")
 
 
+class HfImportWarning(UserWarning):
+    """Something of an HF config that the rendered model leaves out, though it
+    changes no logit: dropout."""
+
+
 def _config_class(model_type: str) -> type:
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
@@ -155,6 +175,30 @@ def _with_transformers_defaults(
         if field.default is not dataclasses.MISSING
     }
     return {**defaults, **config}
+
+
+def _aliases(model_type: str) -> dict[str, str]:
+    """The config keys that transformers' config class reads as another field."""
+    config_class = _config_class(model_type)
+    names = {field.name for field in dataclasses.fields(config_class)}
+    return {
+        alias: field
+        for alias, field in getattr(config_class, "attribute_map", {}).items()
+        if alias not in names and field in names
+    }
+
+
+def _unaliased(config: dict[str, Any], model_type: str) -> dict[str, Any]:
+    """`config` with each key that transformers reads as another field (InternLM3's
+    "bias", which is mlp_bias) under that field's name."""
+    aliases = _aliases(model_type)
+    return {aliases.get(key, key): value for key, value in config.items()}
+
+
+def _dropout(config: dict[str, Any], model_type: str) -> dict[str, Any]:
+    """The config's nonzero dropout rates, by key."""
+    keys = ("attention_dropout", *_DROPOUT_KEYS.get(model_type, ()))
+    return {key: config[key] for key in keys if config.get(key)}
 
 
 def _ffn(model_type: str) -> str:
@@ -375,12 +419,20 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     else:
         activation = "relu2" if model_type in _RELU2_TYPES else "silu"
         expect("hidden_act", (activation,), activation)
-    expect("attention_dropout", (0, 0.0, None))
     if "quantization_config" in config:
         found["quantization_config"] = "present"
-    if model_type in ("llama", "smollm3", "granite", *_RELU2_TYPES):
+    if model_type in ("llama", *_LLAMA_ALIASES, "smollm3", "granite", *_RELU2_TYPES):
+        # Llama's attention_bias is on all four projections, not q/k/v alone.
         expect("attention_bias", (False, None))
         expect("mlp_bias", (False, None))
+    if model_type == "seed_oss":
+        # Its attention_bias is Qwen2's q/k/v bias; the output's is another.
+        expect("attention_out_bias", (False, None))
+        expect("mlp_bias", (False, None))
+    if model_type == "iquestcoder":
+        # Options of IQuest's own code that transformers refuses to load.
+        expect("clip_qkv", (None,))
+        expect("use_sliding_window", (False, None))
     if model_type == "granite":
         # The template scales scores by a size (attn_scale_dim ** -0.5): Granite's
         # attention_multiplier must be one over the square root of an integer.
@@ -404,11 +456,6 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     if model_type == "olmoe":
         # q, k and v clamped to a range: not in the template.
         expect("clip_qkv", (None,))
-    if model_type == "stablelm":
-        expect("hidden_dropout", (0, 0.0, None))
-    if model_type == "phi3":
-        expect("resid_pdrop", (0, 0.0, None))
-        expect("embd_pdrop", (0, 0.0, None))
     if model_type == "mixtral":
         # Noise on the router's input during training: not in the template.
         expect("router_jitter_noise", (0, 0.0, None))
@@ -697,6 +744,11 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
             f"--from-hf {path}: model_type {model_type!r} is not supported: "
             f"mytitan reads {', '.join(SUPPORTED_MODEL_TYPES)}"
         )
+    # Named as the file spells them (InternLM3's "bias" is mlp_bias).
+    spelled = {
+        field: alias for alias, field in _aliases(model_type).items() if alias in config
+    }
+    config = _unaliased(config, model_type)
     missing = [
         key
         for key in (
@@ -728,10 +780,23 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         )
         unsupported[key] = config[key]
     if unsupported:
-        listed = ", ".join(f"{key}={value!r}" for key, value in unsupported.items())
+        listed = ", ".join(
+            f"{spelled.get(key, key)}={value!r}" for key, value in unsupported.items()
+        )
         raise MytitanError(
             f"--from-hf {path}: the template cannot express {listed}: "
             "render the closest model without --from-hf and adapt it by hand"
+        )
+    if dropout := _dropout(config, model_type):
+        listed = ", ".join(
+            f"{spelled.get(key, key)}={value!r}" for key, value in dropout.items()
+        )
+        warnings.warn(
+            f"--from-hf {path}: {listed} left out: the model trains without "
+            "dropout, as torchtitan's models do (the logits, in evaluation, are "
+            "the same); add it to model.py by hand if the recipe needs it",
+            HfImportWarning,
+            stacklevel=2,
         )
 
     dim, heads = config["hidden_size"], config["num_attention_heads"]

@@ -12,7 +12,12 @@ import transformers
 import yaml
 from safetensors.torch import load_file
 
-from mytitan_scaffold.hf_import import _flavor_name, _head_dim, answers_from_hf_config
+from mytitan_scaffold.hf_import import (
+    HfImportWarning,
+    _flavor_name,
+    _head_dim,
+    answers_from_hf_config,
+)
 
 from .conftest import assert_hf_config_reads_back, import_package, randomize_norms
 from .test_cli import mytitan, tree_hash
@@ -169,8 +174,31 @@ LLAMA3_ROPE = {
 # Phi-4-mini's shape, Phi-3.5 past its original context, GLM's pre-norm blocks
 # (GLM-4-9B-chat) and other settings, Granite with the usual attention scale, and
 # Cohere's (Command R+'s qk-norm among them) and Cohere 2's other settings,
-# EXAONE 4's (its 32B's and its 1.2B's), and Arcee's.
+# EXAONE 4's (its 32B's and its 1.2B's), Arcee's, Seed-OSS's and IQuest-Coder's.
 CHANGED_CONFIGS = {
+    # Seed-OSS without its q/k/v bias (so Llama's blocks), tied, with Llama 3's
+    # RoPE scaling.
+    "seed_oss_no_bias_tied_llama3": (
+        "seed-oss-36b.json",
+        {
+            "attention_bias": False,
+            "tie_word_embeddings": True,
+            "rope_scaling": LLAMA3_ROPE,
+        },
+    ),
+    # IQuest-Coder (Llama's code) with MHA and YaRN past a 4K original context.
+    "iquestcoder_mha_yarn": (
+        "iquestcoder-defaults.json",
+        {
+            "num_key_value_heads": 4,
+            "rope_parameters": {
+                "rope_type": "yarn",
+                "rope_theta": 500000.0,
+                "factor": 8.0,
+                "original_max_position_embeddings": 4096,
+            },
+        },
+    ),
     # Arcee AFM-4.5B's kind (at the toy's sizes): GQA, heads wider than
     # dim // n_heads, YaRN past a 4K original context.
     "arcee_gqa_wide_heads_yarn": (
@@ -1027,6 +1055,70 @@ def test_answers_for_arcee():
     assert (answers["norm_placement"], answers["flavor_name"]) == ("pre", "4B")
 
 
+def test_answers_for_seed_oss():
+    with pytest.warns(HfImportWarning, match="attention_dropout=0.1, residual_dropout"):
+        answers = answers_from_hf_config(CONFIGS / "seed-oss-36b.json")
+    # Qwen2's q/k/v bias, heads wider than dim // n_heads.
+    assert (answers["qkv_bias"], answers["head_dim"]) == (True, 128)
+    assert (answers["rope_theta"], answers["flavor_name"]) == (1e7, "36B")
+
+
+@pytest.mark.parametrize(
+    ("config_name", "kv_heads", "flavor"),
+    [("internlm3-defaults.json", 2, "8.8B"), ("iquestcoder-defaults.json", 8, "40B")],
+)
+def test_answers_for_config_classes_on_llamas_code(config_name, kv_heads, flavor):
+    answers = answers_from_hf_config(CONFIGS / config_name)
+    # Their config classes' defaults, where the files leave keys out.
+    assert (answers["n_kv_heads"], answers["head_dim"]) == (kv_heads, 0)
+    assert (answers["qkv_bias"], answers["flavor_name"]) == (False, flavor)
+
+
+@pytest.mark.parametrize(
+    ("config_name", "counterpart"),
+    [
+        ("seed-oss-36b.json", "Qwen2ForCausalLM"),
+        ("internlm3-defaults.json", "LlamaForCausalLM"),
+    ],
+)
+def test_classes_without_their_own_row_export_as_the_class_they_run_on(
+    tmp_path, config_name, counterpart
+):
+    result = mytitan(
+        "new", "x", "--defaults", "--from-hf", str(CONFIGS / config_name), cwd=tmp_path
+    )
+    assert result.exit_code == 0, result.output
+    assert f"transformers: {counterpart} (mytitan hf-config" in result.output
+
+
+@pytest.mark.parametrize(
+    ("base", "changes", "named"),
+    [
+        ("seed-oss-36b.json", {}, "attention_dropout=0.1, residual_dropout=0.1"),
+        ("stablelm-3b-4e1t.json", {"hidden_dropout": 0.1}, "hidden_dropout=0.1"),
+        (
+            "phi-3-mini-4k-instruct.json",
+            {"resid_pdrop": 0.1, "embd_pdrop": 0.2},
+            "resid_pdrop=0.1, embd_pdrop=0.2",
+        ),
+        ("llama-3.2-1b.json", {"attention_dropout": 0.05}, "attention_dropout=0.05"),
+    ],
+)
+def test_dropout_is_left_out_with_a_warning_line(tmp_path, base, changes, named):
+    config = {**json.loads((CONFIGS / base).read_text()), **changes}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    result = mytitan("new", "x", "--defaults", "--from-hf", str(path), cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    warning = [line for line in result.output.splitlines() if "warning" in line]
+    expected = (
+        f"mytitan: warning: --from-hf {path}: {named} left out: the model trains "
+        "without dropout, as torchtitan's models do (the logits, in evaluation, are "
+        "the same); add it to model.py by hand if the recipe needs it"
+    )
+    assert warning == [expected]
+
+
 def test_answers_for_llama_rope_scaling():
     answers = answers_from_hf_config(CONFIGS / "llama-3.1-8b.json")
     assert answers["positional"] == "rope_llama3"
@@ -1155,12 +1247,6 @@ def test_answers_for_llama_rope_scaling():
             ["partial_rotary_factor=0.5"],
         ),
         (
-            # StableLM's per-head query/key LayerNorms.
-            "stablelm-3b-4e1t.json",
-            {"hidden_dropout": 0.1},
-            ["hidden_dropout=0.1"],
-        ),
-        (
             "dots.llm1-base.json",
             {"sliding_window": 4096, "max_window_layers": 31},
             ["layer_types="],
@@ -1252,10 +1338,23 @@ def test_answers_for_llama_rope_scaling():
             ["use_sliding_window=True"],
         ),
         (
-            # Dropout between sublayers.
-            "phi-3-mini-4k-instruct.json",
-            {"resid_pdrop": 0.1},
-            ["resid_pdrop=0.1"],
+            # Seed-OSS's bias on the attention's output, and on the MLP.
+            "seed-oss-36b.json",
+            {"attention_out_bias": True, "mlp_bias": True},
+            ["attention_out_bias=True", "mlp_bias=True"],
+        ),
+        (
+            # InternLM3's biases on all four attention projections (Llama's code),
+            # named as the file spells them.
+            "internlm3-defaults.json",
+            {"qkv_bias": True, "bias": True},
+            ["qkv_bias=True", "bias=True"],
+        ),
+        (
+            # IQuest-Coder's own code's options, which transformers refuses.
+            "iquestcoder-defaults.json",
+            {"clip_qkv": 8.0, "use_sliding_window": True},
+            ["clip_qkv=8.0", "use_sliding_window=True"],
         ),
         (
             # The pretraining length given twice, differently: transformers reads
