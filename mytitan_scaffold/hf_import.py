@@ -6,7 +6,8 @@ field the config leaves out means what it means to the installed transformers
 (its config class's default). Every field that changes the computation and that
 the template cannot express is reported by name; nothing is dropped silently:
 dropout, which the rendered models (as torchtitan's) leave out and which changes
-no logit in evaluation, is named in a warning.
+no logit in evaluation, and dynamic NTK RoPE scaling, which acts only past the
+model's max_seq_len, are named in a warning.
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ _YARN_EXTRAS = ("attention_factor", "mscale", "mscale_all_dim")
 
 class HfImportWarning(UserWarning):
     """Something of an HF config that the rendered model leaves out, though it
-    changes no logit: dropout."""
+    changes no logit it computes: dropout, dynamic NTK RoPE scaling."""
 
 
 def _config_class(model_type: str) -> type:
@@ -334,6 +335,14 @@ def _rope(
         kind = "longrope"  # transformers' Phi-3 reads its old names as LongRoPE
     if model_type == "phi3" and kind not in ("default", "longrope"):
         unsupported["rope_type"] = kind  # transformers' Phi-3 refuses the others
+    elif kind == "dynamic" and model_type not in _PER_TYPE_ROPE:
+        # Dynamic NTK rescales only past max_position_embeddings, the longest
+        # sequence the rendered model takes: up to it, this is plain RoPE.
+        if params.get("factor"):
+            params["dynamic_factor"] = params.pop("factor")
+            kind = "default"
+        else:
+            unsupported["rope factor"] = params.get("factor")  # transformers needs one
     elif kind not in _ROPE_TYPES:
         unsupported["rope_type"] = kind
     if kind in ("llama3", "yarn", "longrope"):
@@ -786,6 +795,16 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         raise MytitanError(
             f"--from-hf {path}: the template cannot express {listed}: "
             "render the closest model without --from-hf and adapt it by hand"
+        )
+    if rope.get("dynamic_factor"):
+        warnings.warn(
+            f"--from-hf {path}: rope_type='dynamic' (factor "
+            f"{rope['dynamic_factor']}) read as plain RoPE: transformers rescales "
+            f"only past max_position_embeddings ({config['max_position_embeddings']}),"
+            " the model's max_seq_len; the config.json that `mytitan hf-config` "
+            "writes has no such scaling (add it back to serve longer sequences)",
+            HfImportWarning,
+            stacklevel=2,
         )
     if dropout := _dropout(config, model_type):
         listed = ", ".join(

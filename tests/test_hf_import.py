@@ -174,7 +174,8 @@ LLAMA3_ROPE = {
 # Phi-4-mini's shape, Phi-3.5 past its original context, GLM's pre-norm blocks
 # (GLM-4-9B-chat) and other settings, Granite with the usual attention scale, and
 # Cohere's (Command R+'s qk-norm among them) and Cohere 2's other settings,
-# EXAONE 4's (its 32B's and its 1.2B's), Arcee's, Seed-OSS's and IQuest-Coder's.
+# EXAONE 4's (its 32B's and its 1.2B's), Arcee's, Seed-OSS's, InternLM3's and
+# IQuest-Coder's.
 CHANGED_CONFIGS = {
     # Seed-OSS without its q/k/v bias (so Llama's blocks), tied, with Llama 3's
     # RoPE scaling.
@@ -184,6 +185,16 @@ CHANGED_CONFIGS = {
             "attention_bias": False,
             "tie_word_embeddings": True,
             "rope_scaling": LLAMA3_ROPE,
+        },
+    ),
+    # InternLM3 8B's RoPE: dynamic NTK scaling, which transformers applies only
+    # past max_position_embeddings (here the test's 24 tokens, the boundary).
+    "internlm3_dynamic_ntk": (
+        "internlm3-defaults.json",
+        {
+            "max_position_embeddings": 24,
+            "rope_theta": 50000000.0,
+            "rope_scaling": {"rope_type": "dynamic", "factor": 6.0},
         },
     ),
     # IQuest-Coder (Llama's code) with MHA and YaRN past a 4K original context.
@@ -1119,6 +1130,18 @@ def test_dropout_is_left_out_with_a_warning_line(tmp_path, base, changes, named)
     assert warning == [expected]
 
 
+def test_dynamic_ntk_scaling_reads_as_plain_rope_with_a_warning(tmp_path):
+    config = json.loads((CONFIGS / "internlm3-defaults.json").read_text())
+    config["rope_scaling"] = {"rope_type": "dynamic", "factor": 6.0}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    # transformers rescales only past max_position_embeddings: up to it, plain RoPE.
+    with pytest.warns(HfImportWarning, match=r"past max_position_embeddings \(32768\)"):
+        answers = answers_from_hf_config(path)
+    assert (answers["positional"], answers["max_seq_len"]) == ("rope", 32768)
+    assert "rope_scaling_factor" not in answers
+
+
 def test_answers_for_llama_rope_scaling():
     answers = answers_from_hf_config(CONFIGS / "llama-3.1-8b.json")
     assert answers["positional"] == "rope_llama3"
@@ -1135,9 +1158,9 @@ def test_answers_for_llama_rope_scaling():
             "llama-3.2-1b.json",
             {
                 "attention_bias": True,
-                "rope_scaling": {"rope_type": "dynamic", "factor": 2.0},
+                "rope_scaling": {"rope_type": "proportional", "factor": 2.0},
             },
-            ["attention_bias=True", "rope_type='dynamic'"],
+            ["attention_bias=True", "rope_type='proportional'"],
         ),
         (
             # Qwen's default: full attention up to max_window_layers, local after.
@@ -1256,6 +1279,12 @@ def test_answers_for_llama_rope_scaling():
             "gemma-3-1b-pt.json",
             {"rope_scaling": {"rope_type": "dynamic", "factor": 8.0}},
             ["rope_type='dynamic'"],
+        ),
+        (
+            # Dynamic NTK scaling without the factor that transformers needs.
+            "internlm3-defaults.json",
+            {"rope_scaling": {"rope_type": "dynamic"}},
+            ["rope factor=None"],
         ),
         (
             "llama-3.2-1b.json",
