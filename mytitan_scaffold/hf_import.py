@@ -51,6 +51,7 @@ SUPPORTED_MODEL_TYPES = (
     "seed_oss",
     "internlm3",
     "iquestcoder",
+    "solar_open",
 )
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
@@ -109,7 +110,7 @@ _LAYER_NORMS = {
     "cohere2": "layernorm_nobias",
 }
 # Model types whose q/k/v bias is the attention_bias flag.
-_ATTENTION_BIAS_TYPES = ("glm", "glm4", "glm4_moe", "seed_oss")
+_ATTENTION_BIAS_TYPES = ("glm", "glm4", "glm4_moe", "seed_oss", "solar_open")
 # Model types that may rotate only part of each head, with transformers' default share.
 _PARTIAL_ROTARY_DEFAULTS = {
     "stablelm": 0.25,
@@ -126,13 +127,17 @@ _MOE_KEYS = {
     "olmoe": ("num_experts", "intermediate_size"),
     "dots1": ("n_routed_experts", "moe_intermediate_size"),
     "glm4_moe": ("n_routed_experts", "moe_intermediate_size"),
+    "solar_open": ("n_routed_experts", "moe_intermediate_size"),
 }
+# MoE model types without dense blocks, whose configs have no intermediate_size
+# (Solar Open: GLM-4.5's routing in Llama's attention, in every block).
+_NO_DENSE_TYPES = ("solar_open",)
 # Qwen's MoE model types: MoE blocks from a period and a list of dense layers.
 _QWEN_MOE_TYPES = ("qwen3_moe", "qwen2_moe")
 # MoE model types that route as DeepSeek-V3 does: sigmoid scores, routing biases,
 # shared experts. (GLM-4.5's multi-token-prediction layers, num_nextn_predict_layers,
 # are no part of transformers' forward pass, so they change no logit.)
-_SIGMOID_MOE_TYPES = ("dots1", "glm4_moe")
+_SIGMOID_MOE_TYPES = ("dots1", "glm4_moe", "solar_open")
 # transformers' global-layer period without layer_types (the config classes
 # derive them; OLMo 3's and Gemma 2's period is no field, Gemma 3's, Cohere 2's
 # and EXAONE 4's an optional sliding_window_pattern).
@@ -767,7 +772,11 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
             "num_attention_heads",
         )
         if key not in config
-    ] + ([] if "intermediate_size" in config else ["intermediate_size"])
+    ] + (
+        []
+        if "intermediate_size" in config or model_type in _NO_DENSE_TYPES
+        else ["intermediate_size"]
+    )
     missing += [key for key in _MOE_KEYS.get(model_type, ()) if key not in config]
     if missing:
         raise MytitanError(f"--from-hf {path} lacks {', '.join(missing)}")
@@ -848,7 +857,12 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
             else config["rms_norm_eps"]
         ),
         "ffn": _ffn(model_type),
-        "ffn_hidden_dim": config["intermediate_size"],
+        # Without dense blocks the dense width is unused: the experts' stands in.
+        "ffn_hidden_dim": config[
+            "moe_intermediate_size"
+            if model_type in _NO_DENSE_TYPES
+            else "intermediate_size"
+        ],
         "weight_tying": bool(config["tie_word_embeddings"]),
         "embedding_scale": model_type in _GEMMA_TYPES,
         "extra_flavors": {},

@@ -174,8 +174,8 @@ LLAMA3_ROPE = {
 # Phi-4-mini's shape, Phi-3.5 past its original context, GLM's pre-norm blocks
 # (GLM-4-9B-chat) and other settings, Granite with the usual attention scale, and
 # Cohere's (Command R+'s qk-norm among them) and Cohere 2's other settings,
-# EXAONE 4's (its 32B's and its 1.2B's), Arcee's, Seed-OSS's, InternLM3's and
-# IQuest-Coder's.
+# EXAONE 4's (its 32B's and its 1.2B's), Arcee's, Seed-OSS's, InternLM3's,
+# IQuest-Coder's and Solar Open's.
 CHANGED_CONFIGS = {
     # Seed-OSS without its q/k/v bias (so Llama's blocks), tied, with Llama 3's
     # RoPE scaling.
@@ -195,6 +195,18 @@ CHANGED_CONFIGS = {
             "max_position_embeddings": 24,
             "rope_theta": 50000000.0,
             "rope_scaling": {"rope_type": "dynamic", "factor": 6.0},
+        },
+    ),
+    # Solar Open with a q/k/v bias (its output projection never has one), top-k
+    # scores not renormalized and scaled, routing within the better of two groups.
+    "solar_open_qkv_bias_node_limited": (
+        "solar-open-defaults.json",
+        {
+            "attention_bias": True,
+            "norm_topk_prob": False,
+            "routed_scaling_factor": 2.5,
+            "n_group": 2,
+            "topk_group": 1,
         },
     ),
     # IQuest-Coder (Llama's code) with MHA and YaRN past a 4K original context.
@@ -1074,6 +1086,17 @@ def test_answers_for_seed_oss():
     assert (answers["rope_theta"], answers["flavor_name"]) == (1e7, "36B")
 
 
+def test_answers_for_solar_open():
+    answers = answers_from_hf_config(CONFIGS / "solar-open-defaults.json")
+    # GLM-4.5's routing in every block: no dense block, so no dense width of its own.
+    assert (answers["moe_experts"], answers["moe_top_k"]) == (128, 8)
+    assert (answers["moe_score_func"], answers["moe_shared_experts"]) == ("sigmoid", 1)
+    assert (answers["moe_dense_layers"], answers["ffn_hidden_dim"]) == (0, 1280)
+    # Whole heads rotated, 64 heads of 128 at width 4096; 102.6B parameters.
+    assert "rope_fraction" not in answers
+    assert (answers["head_dim"], answers["flavor_name"]) == (128, "103B")
+
+
 @pytest.mark.parametrize(
     ("config_name", "kv_heads", "flavor"),
     [("internlm3-defaults.json", 2, "8.8B"), ("iquestcoder-defaults.json", 8, "40B")],
@@ -1090,6 +1113,7 @@ def test_answers_for_config_classes_on_llamas_code(config_name, kv_heads, flavor
     [
         ("seed-oss-36b.json", "Qwen2ForCausalLM"),
         ("internlm3-defaults.json", "LlamaForCausalLM"),
+        ("solar-open-defaults.json", "Glm4MoeForCausalLM"),
     ],
 )
 def test_classes_without_their_own_row_export_as_the_class_they_run_on(
@@ -1378,6 +1402,12 @@ def test_answers_for_llama_rope_scaling():
             "internlm3-defaults.json",
             {"qkv_bias": True, "bias": True},
             ["qkv_bias=True", "bias=True"],
+        ),
+        (
+            # Solar Open's attention is Llama's: it rotates whole heads.
+            "solar-open-defaults.json",
+            {"partial_rotary_factor": 0.5},
+            ["partial_rotary_factor=0.5"],
         ),
         (
             # IQuest-Coder's own code's options, which transformers refuses.
