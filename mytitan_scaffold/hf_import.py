@@ -52,6 +52,8 @@ SUPPORTED_MODEL_TYPES = (
     "internlm3",
     "iquestcoder",
     "solar_open",
+    "ernie4_5",
+    "helium",
 )
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
@@ -99,6 +101,9 @@ _HF_LAYOUTS = {
     "glm4": "glm",
     "cohere": "cohere",
     "cohere2": "cohere",
+    # Llama's blocks whose checkpoints keep RoPE rows in pairs, as Cohere's do.
+    "ernie4_5": "cohere",
+    "helium": "cohere",
 }
 # Cohere's blocks: one bias-free LayerNorm (its eps is layer_norm_eps) before
 # attention and MLP side by side, logits multiplied by logit_scale.
@@ -110,7 +115,7 @@ _LAYER_NORMS = {
     "cohere2": "layernorm_nobias",
 }
 # Model types whose q/k/v bias is the attention_bias flag.
-_ATTENTION_BIAS_TYPES = ("glm", "glm4", "glm4_moe", "seed_oss", "solar_open")
+_ATTENTION_BIAS_TYPES = ("glm", "glm4", "glm4_moe", "seed_oss", "solar_open", "helium")
 # Model types that may rotate only part of each head, with transformers' default share.
 _PARTIAL_ROTARY_DEFAULTS = {
     "stablelm": 0.25,
@@ -442,6 +447,10 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     if model_type == "seed_oss":
         # Its attention_bias is Qwen2's q/k/v bias; the output's is another.
         expect("attention_out_bias", (False, None))
+        expect("mlp_bias", (False, None))
+    if model_type == "ernie4_5":
+        expect("use_bias", (False, None))  # on every projection
+    if model_type == "helium":
         expect("mlp_bias", (False, None))
     if model_type == "iquestcoder":
         # Options of IQuest's own code that transformers refuses to load.

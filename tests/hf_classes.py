@@ -94,6 +94,11 @@ RECIPES = [
     ("Exaone4ForCausalLM", {"norm_placement": "post", "qk_norm": "head"}),
     # Arcee AFM: Llama's blocks with a ReLU² MLP.
     ("ArceeForCausalLM", {"ffn": "relu2"}),
+    # Llama's blocks with RoPE rows in pairs in the checkpoints: Helium's heads are
+    # dim // n_heads, with or without a qkv bias; ERNIE 4.5's wider, bias-free.
+    ("HeliumForCausalLM", {"hf_layout": "cohere"}),
+    ("HeliumForCausalLM", {"hf_layout": "cohere", "qkv_bias": True}),
+    ("Ernie4_5ForCausalLM", {"hf_layout": "cohere", "head_dim": "explicit"}),
     (
         "Gemma2ForCausalLM",
         {

@@ -175,7 +175,7 @@ LLAMA3_ROPE = {
 # (GLM-4-9B-chat) and other settings, Granite with the usual attention scale, and
 # Cohere's (Command R+'s qk-norm among them) and Cohere 2's other settings,
 # EXAONE 4's (its 32B's and its 1.2B's), Arcee's, Seed-OSS's, InternLM3's,
-# IQuest-Coder's and Solar Open's.
+# IQuest-Coder's, Solar Open's, ERNIE 4.5's and Helium's.
 CHANGED_CONFIGS = {
     # Seed-OSS without its q/k/v bias (so Llama's blocks), tied, with Llama 3's
     # RoPE scaling.
@@ -207,6 +207,26 @@ CHANGED_CONFIGS = {
             "routed_scaling_factor": 2.5,
             "n_group": 2,
             "topk_group": 1,
+        },
+    ),
+    # ERNIE 4.5 untied, with Llama 3's RoPE scaling (on pairs of rows).
+    "ernie4_5_untied_llama3": (
+        "ernie4_5-defaults.json",
+        {"tie_word_embeddings": False, "rope_scaling": LLAMA3_ROPE},
+    ),
+    # Helium with its attention_bias (on q, k and v), GQA, tied, YaRN.
+    "helium_qkv_bias_gqa_yarn": (
+        "helium-defaults.json",
+        {
+            "attention_bias": True,
+            "num_key_value_heads": 2,
+            "tie_word_embeddings": True,
+            "rope_parameters": {
+                "rope_type": "yarn",
+                "rope_theta": 100000.0,
+                "factor": 4.0,
+                "original_max_position_embeddings": 4096,
+            },
         },
     ),
     # IQuest-Coder (Llama's code) with MHA and YaRN past a 4K original context.
@@ -1098,6 +1118,28 @@ def test_answers_for_solar_open():
 
 
 @pytest.mark.parametrize(
+    ("config_name", "head_dim", "tied", "flavor", "counterpart"),
+    [
+        ("ernie4_5-defaults.json", 128, True, "361M", "Ernie4_5ForCausalLM"),
+        ("helium-defaults.json", 0, False, "2.2B", "HeliumForCausalLM"),
+    ],
+)
+def test_answers_for_llama_blocks_with_rope_rows_in_pairs(
+    tmp_path, config_name, head_dim, tied, flavor, counterpart
+):
+    answers = answers_from_hf_config(CONFIGS / config_name)
+    # Their checkpoints keep RoPE rows in pairs, as torchtitan and Cohere do.
+    assert (answers["hf_layout"], answers["norm_placement"]) == ("cohere", "pre")
+    assert (answers["head_dim"], answers["weight_tying"]) == (head_dim, tied)
+    assert answers["flavor_name"] == flavor
+    result = mytitan(
+        "new", "x", "--defaults", "--from-hf", str(CONFIGS / config_name), cwd=tmp_path
+    )
+    assert result.exit_code == 0, result.output
+    assert f"transformers: {counterpart} (mytitan hf-config" in result.output
+
+
+@pytest.mark.parametrize(
     ("config_name", "kv_heads", "flavor"),
     [("internlm3-defaults.json", 2, "8.8B"), ("iquestcoder-defaults.json", 8, "40B")],
 )
@@ -1403,6 +1445,13 @@ def test_answers_for_llama_rope_scaling():
             {"qkv_bias": True, "bias": True},
             ["qkv_bias=True", "bias=True"],
         ),
+        (
+            # ERNIE 4.5's use_bias is on every projection; Helium's mlp_bias.
+            "ernie4_5-defaults.json",
+            {"use_bias": True, "partial_rotary_factor": 0.5},
+            ["use_bias=True", "partial_rotary_factor=0.5"],
+        ),
+        ("helium-defaults.json", {"mlp_bias": True}, ["mlp_bias=True"]),
         (
             # Solar Open's attention is Llama's: it rotates whole heads.
             "solar-open-defaults.json",

@@ -167,6 +167,8 @@ COUNTERPARTS = {
     "cohere2_like": "Cohere2ForCausalLM",
     "exaone4_like": "Exaone4ForCausalLM",
     "arcee_like": "ArceeForCausalLM",
+    "ernie_like": "Ernie4_5ForCausalLM",
+    "helium_like": "HeliumForCausalLM",
 }
 
 

@@ -33,7 +33,9 @@ pairs in the checkpoints), cohere2_like (Command R7B: the same with a window in 
 layers of four, the fourth global and without RoPE), exaone4_like (EXAONE 4.0 32B:
 post-norm, qk-norm per head, Llama 3 RoPE scaling, a window in three layers of four,
 the fourth global and without RoPE), arcee_like (Arcee AFM: Llama's blocks with a
-ReLU² MLP, not gated, GQA, YaRN).
+ReLU² MLP, not gated, GQA, YaRN), ernie_like (ERNIE 4.5 0.3B: Llama's blocks with
+RoPE rows in pairs in the checkpoints, heads wider than dim // n_heads, tied
+embeddings) and helium_like (Helium: the same with a qkv bias and plain RoPE).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -208,6 +210,14 @@ VARIANTS = {
         "rope_original_max_seq_len": 4096,
         "max_seq_len": 65536,
     },
+    "ernie_like": {
+        "hf_layout": "cohere",
+        "n_heads": 16,
+        "n_kv_heads": 2,
+        "head_dim": 128,
+        "weight_tying": True,
+    },
+    "helium_like": {"hf_layout": "cohere", "qkv_bias": True, "positional": "rope"},
     # Soft caps on full causal attention, in parallel blocks: no transformers class
     # has them.
     "softcapped": {
