@@ -1132,11 +1132,7 @@ def test_answers_for_llama_blocks_with_rope_rows_in_pairs(
     assert (answers["hf_layout"], answers["norm_placement"]) == ("cohere", "pre")
     assert (answers["head_dim"], answers["weight_tying"]) == (head_dim, tied)
     assert answers["flavor_name"] == flavor
-    result = mytitan(
-        "new", "x", "--defaults", "--from-hf", str(CONFIGS / config_name), cwd=tmp_path
-    )
-    assert result.exit_code == 0, result.output
-    assert f"transformers: {counterpart} (mytitan hf-config" in result.output
+    _assert_renders_with_counterpart(tmp_path, config_name, counterpart)
 
 
 @pytest.mark.parametrize(
@@ -1161,6 +1157,12 @@ def test_answers_for_config_classes_on_llamas_code(config_name, kv_heads, flavor
 def test_classes_without_their_own_row_export_as_the_class_they_run_on(
     tmp_path, config_name, counterpart
 ):
+    _assert_renders_with_counterpart(tmp_path, config_name, counterpart)
+
+
+def _assert_renders_with_counterpart(tmp_path, config_name, counterpart):
+    """`mytitan new --from-hf` renders the config and names `counterpart` as the
+    class that `mytitan hf-config` exports to."""
     result = mytitan(
         "new", "x", "--defaults", "--from-hf", str(CONFIGS / config_name), cwd=tmp_path
     )
