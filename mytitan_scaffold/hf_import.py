@@ -806,12 +806,13 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
             else "no_rope_layer_interval"
         )
         unsupported[key] = config[key]
+
+    def named(fields: dict[str, Any]) -> str:
+        return ", ".join(f"{spelled.get(k, k)}={v!r}" for k, v in fields.items())
+
     if unsupported:
-        listed = ", ".join(
-            f"{spelled.get(key, key)}={value!r}" for key, value in unsupported.items()
-        )
         raise MytitanError(
-            f"--from-hf {path}: the template cannot express {listed}: "
+            f"--from-hf {path}: the template cannot express {named(unsupported)}: "
             "render the closest model without --from-hf and adapt it by hand"
         )
     if rope.get("dynamic_factor"):
@@ -825,11 +826,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
             stacklevel=2,
         )
     if dropout := _dropout(config, model_type):
-        listed = ", ".join(
-            f"{spelled.get(key, key)}={value!r}" for key, value in dropout.items()
-        )
         warnings.warn(
-            f"--from-hf {path}: {listed} left out: the model trains without "
+            f"--from-hf {path}: {named(dropout)} left out: the model trains without "
             "dropout, as torchtitan's models do (the logits, in evaluation, are "
             "the same); add it to model.py by hand if the recipe needs it",
             HfImportWarning,
