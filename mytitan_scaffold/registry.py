@@ -1,7 +1,9 @@
 """Add a model name to a `_supported_models = frozenset([...])` registry with libcst.
 
 libcst keeps the file's formatting and comments; the new name goes where a sorted
-list wants it (or last when the list is not sorted), in the list's own layout.
+list wants it (or last when the list is not sorted), in the list's own layout. A
+one-line list that the new name pushes past 88 characters is wrapped as ruff format
+(and black) would wrap it, so a formatted file stays formatted.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import libcst as cst
 from .errors import MytitanError
 
 REGISTRY_NAME = "_supported_models"
+# ruff's and black's default, which torchtitan's own formatting keeps.
+LINE_LENGTH = 88
 
 from .new_registry import new_registry_source  # noqa: F401 (part of this API)
 
@@ -134,10 +138,43 @@ def _separator(collection, elements) -> cst.Comma:
     return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 
 
+_BRACKETS = {cst.List: "[]", cst.Set: "{}", cst.Tuple: "()"}
+
+
+def _statement_fits(module: cst.Module, call: cst.Call) -> bool:
+    """Whether every line of the registry's statement is within LINE_LENGTH."""
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine) and any(
+            isinstance(small, cst.Assign) and small.value is call
+            for small in statement.body
+        ):
+            code = cst.Module(body=[statement.with_changes(leading_lines=[])]).code
+            return all(len(line) <= LINE_LENGTH for line in code.splitlines())
+    return True
+
+
+def _wrapped(collection: cst.BaseSet | cst.List | cst.Tuple) -> cst.Call:
+    """`frozenset(...)` as ruff format lays out a line too long: the collection on
+    its own line when that fits, else one name per line with a trailing comma."""
+    opening, closing = _BRACKETS[type(collection)]
+    names = [element.value.value for element in collection.elements]
+    inner = f"    {opening}{', '.join(names)}{closing}"
+    if len(inner) <= LINE_LENGTH:
+        return cst.parse_expression(f"frozenset(\n{inner}\n)")
+    lines = "".join(f"        {name},\n" for name in names)
+    return cst.parse_expression(f"frozenset(\n    {opening}\n{lines}    {closing}\n)")
+
+
 def add_model(source: str, name: str, path: str = "<registry>") -> str:
     """`source` with `name` in its registry; unchanged when already listed."""
     module = _parse(source, path)
-    _, collection = _registry_elements(module, path)
+    call, collection = _registry_elements(module, path)
     if name in [e.value.evaluated_value for e in collection.elements]:
         return source
-    return module.visit(_AddName(collection, name)).code
+    fitted = _statement_fits(module, call)
+    patched = module.visit(_AddName(collection, name))
+    call, collection = _registry_elements(patched, path)
+    one_line = "\n" not in patched.code_for_node(collection)
+    if fitted and one_line and not _statement_fits(patched, call):
+        patched = patched.deep_replace(call, _wrapped(collection))
+    return patched.code

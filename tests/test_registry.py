@@ -1,6 +1,10 @@
 """The libcst registry patch: layouts kept, idempotent, odd shapes refused."""
 
 import ast
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -95,6 +99,58 @@ def test_other_code_and_comments_are_untouched():
     )
     patched = registry.add_model(source, "y")
     assert patched == source.replace("['x']", "['x', \"y\"]")
+
+
+def _ruff_format_check(paths: list[Path]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--diff", "--isolated"]
+        + [str(path) for path in paths],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _torchtitans_registry() -> str:
+    """The installed torchtitan's models/__init__.py, read without importing it."""
+    package = importlib.util.find_spec("torchtitan").submodule_search_locations[0]
+    return (Path(package) / "models" / "__init__.py").read_text()
+
+
+def test_a_registry_outgrowing_its_line_is_wrapped_as_ruff_format_would(tmp_path):
+    """Each name added keeps a formatted registry formatted: one line, then the
+    list on its own line, then a name per line (torchtitan's own file is already
+    at the second stage, so the first in-tree model takes it to the third)."""
+    names = ["deepseek_v3", "gpt_oss", "llama3_ft", "m", "mytransformer", "q"] + [
+        f"model_{i}" for i in range(4)
+    ]
+    starts = {
+        "new": registry.new_registry_source("a_model"),
+        "torchtitan": _torchtitans_registry(),
+    }
+    written = []
+    for start, source in starts.items():
+        _ruff_format_check([_write(tmp_path / f"{start}_0.py", source)])
+        for step, name in enumerate(names, 1):
+            source = registry.add_model(source, name)
+            written.append(_write(tmp_path / f"{start}_{step}.py", source))
+        assert sorted(_names(source)) == sorted(set(_names(starts[start]) + names))
+    grown = "".join(p.read_text() for p in written if p.name.startswith("new_"))
+    for layout in ("frozenset([", 'frozenset(\n    ["', "frozenset(\n    [\n"):
+        assert layout in grown, f"the names never took the registry to {layout!r}"
+    _ruff_format_check(written)
+
+
+def test_an_already_long_line_keeps_the_users_layout():
+    long = ", ".join(f'"name_{i}"' for i in range(12))
+    before = f"_supported_models = frozenset([{long}])\n"
+    assert registry.add_model(before, "zz") == before.replace("])", ', "zz"])')
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
 
 
 @pytest.mark.parametrize(
