@@ -49,6 +49,11 @@ RECIPES = [
     ("MixtralForCausalLM", {"moe": "softmax_aux_loss"}),
     ("Qwen3MoeForCausalLM", {"moe": "softmax_aux_loss", "qk_norm": "head"}),
     ("OlmoeForCausalLM", {"moe": "softmax_aux_loss", "qk_norm": "full"}),
+    # FlexOlmo: OLMoE's experts in OLMo 2's post-norm blocks.
+    (
+        "FlexOlmoForCausalLM",
+        {"moe": "softmax_aux_loss", "qk_norm": "full", "norm_placement": "post"},
+    ),
     ("Qwen2MoeForCausalLM", {"moe": "softmax_gated_shared", "qkv_bias": True}),
     ("Dots1ForCausalLM", {"moe": "sigmoid_bias_shared_groups", "qk_norm": "head"}),
     # GLM-4.5-Air's attention: qkv bias, RoPE on half of each head.

@@ -156,6 +156,7 @@ COUNTERPARTS = {
     "dots1_like": "Dots1ForCausalLM",
     "glm4_moe_like": "Glm4MoeForCausalLM",
     "olmoe_like": "OlmoeForCausalLM",
+    "flex_olmo_like": "FlexOlmoForCausalLM",
     "qwen2_moe_like": "Qwen2MoeForCausalLM",
     "stablelm_like": "StableLmForCausalLM",
     "gemma_like": "Gemma3ForCausalLM",

@@ -14,10 +14,10 @@ dense first block, unnormalized top-k), dots1_like (Dots1: sigmoid routing withi
 the best expert groups, shared experts, routing biases), glm4_moe_like (GLM-4.5:
 Dots1's routing over all experts, with qkv bias, qk-norm per head, RoPE on half of
 each head and heads wider than dim // n_heads), olmoe_like (OLMoE: qk-norm across
-heads in pre-norm blocks, every block MoE, unnormalized top-k), qwen2_moe_like
-(Qwen1.5-MoE: qkv bias, a shared expert four experts wide behind a sigmoid gate,
-unnormalized top-k), stablelm_like (StableLM:
-LayerNorm, RoPE on a quarter of each head, qkv bias), gemma_like (Gemma 3: sandwich
+heads in pre-norm blocks, every block MoE, unnormalized top-k), flex_olmo_like
+(FlexOlmo: the same experts in OLMo 2's post-norm blocks, renormalized top-k, GQA,
+tied), qwen2_moe_like (Qwen1.5-MoE: qkv bias, a shared expert four experts wide
+behind a sigmoid gate, unnormalized top-k), stablelm_like (StableLM: LayerNorm, RoPE on a quarter of each head, qkv bias), gemma_like (Gemma 3: sandwich
 norms, GeGLU, scaled embeddings, every sixth layer global, the local layers with a
 RoPE base of their own), gemma2_like (Gemma 2 27B: local and global layers
 alternating, scores scaled by dim // n_heads and soft-capped, logits soft-capped),
@@ -309,6 +309,20 @@ VARIANTS = {
         "moe_top_k": 2,
         "moe_route_norm": False,
         "moe_aux_loss_coeff": 0.01,
+        "extra_flavors": {},
+    },
+    "flex_olmo_like": {
+        "moe": True,
+        "norm_placement": "post",
+        "qk_norm": True,
+        "qk_norm_scope": "full",
+        "n_kv_heads": 16,
+        "positional": "rope",
+        "moe_experts": 8,
+        "moe_top_k": 2,
+        "moe_route_norm": True,
+        "moe_aux_loss_coeff": 0.01,
+        "weight_tying": True,
         "extra_flavors": {},
     },
     "qwen2_moe_like": {
