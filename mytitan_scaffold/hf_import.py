@@ -34,6 +34,7 @@ SUPPORTED_MODEL_TYPES = (
     "qwen3_moe",
     "qwen2_moe",
     "olmoe",
+    "flex_olmo",
     "dots1",
     "glm4_moe",
     "smollm3",
@@ -75,18 +76,21 @@ _QK_NORM_TYPES = (
     "olmo3",
     "qwen3_moe",
     "olmoe",
+    "flex_olmo",
     "dots1",
     "gemma3_text",
     "exaone4",
 )
-# qk-norm across heads (OLMo 2 and 3 in post-norm blocks, OLMoE in pre-norm ones).
-_FULL_QK_NORM_TYPES = ("olmo2", "olmo3", "olmoe")
+# qk-norm across heads (OLMo 2 and 3 and FlexOlmo in post-norm blocks, OLMoE in
+# pre-norm ones).
+_FULL_QK_NORM_TYPES = ("olmo2", "olmo3", "olmoe", "flex_olmo")
 # qk-norm per head with a weight per head, bias-free (Command R+, StableLM 2 12B).
 _HEAD_WEIGHT_QK_NORM_TYPES = ("cohere", "stablelm")
 # Where the norms sit, for the model types whose blocks are not pre-norm.
 _NORM_PLACEMENTS = {
     "olmo2": "post",
     "olmo3": "post",
+    "flex_olmo": "post",
     "exaone4": "post",
     "gemma2": "sandwich",
     "gemma3_text": "sandwich",
@@ -130,6 +134,7 @@ _MOE_KEYS = {
     "qwen3_moe": ("num_experts", "moe_intermediate_size"),
     "qwen2_moe": ("num_experts", "moe_intermediate_size"),
     "olmoe": ("num_experts", "intermediate_size"),
+    "flex_olmo": ("num_experts", "intermediate_size"),
     "dots1": ("n_routed_experts", "moe_intermediate_size"),
     "glm4_moe": ("n_routed_experts", "moe_intermediate_size"),
     "solar_open": ("n_routed_experts", "moe_intermediate_size"),
@@ -710,8 +715,8 @@ def _granite_answers(config: dict[str, Any], head_dim: int) -> dict[str, Any]:
 
 
 def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
-    """Mixtral, Qwen3-MoE, OLMoE and Qwen2-MoE route with a softmax over the
-    experts and train with the Switch auxiliary loss (Qwen2-MoE adds a gated
+    """Mixtral, Qwen3-MoE, OLMoE, FlexOlmo and Qwen2-MoE route with a softmax over
+    the experts and train with the Switch auxiliary loss (Qwen2-MoE adds a gated
     shared expert); Dots1 and GLM-4.5 route with sigmoid scores, shared experts
     and routing biases (DeepSeek-V3's recipe)."""
     experts_key, hidden_key = _MOE_KEYS[model_type]
@@ -737,7 +742,8 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
         "moe": True,
         "moe_experts": config[experts_key],
         "moe_top_k": config["num_experts_per_tok"],
-        # Mixtral's and OLMoE's experts are as wide as the (unused) dense feed-forward.
+        # Mixtral's and OLMoE's (and FlexOlmo's) experts are as wide as the (unused)
+        # dense feed-forward.
         "moe_hidden_dim": 0
         if hidden_key == "intermediate_size"
         else config[hidden_key],

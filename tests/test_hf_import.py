@@ -175,7 +175,7 @@ LLAMA3_ROPE = {
 # (GLM-4-9B-chat) and other settings, Granite with the usual attention scale, and
 # Cohere's (Command R+'s qk-norm among them) and Cohere 2's other settings,
 # EXAONE 4's (its 32B's and its 1.2B's), Arcee's, Seed-OSS's, InternLM3's,
-# IQuest-Coder's, Solar Open's, ERNIE 4.5's and Helium's.
+# IQuest-Coder's, Solar Open's, ERNIE 4.5's, Helium's and FlexOlmo's.
 CHANGED_CONFIGS = {
     # Seed-OSS without its q/k/v bias (so Llama's blocks), tied, with Llama 3's
     # RoPE scaling.
@@ -207,6 +207,16 @@ CHANGED_CONFIGS = {
             "routed_scaling_factor": 2.5,
             "n_group": 2,
             "topk_group": 1,
+        },
+    ),
+    # FlexOlmo with renormalized top-k scores, GQA, tied, Llama 3's RoPE scaling.
+    "flex_olmo_renormalized_gqa_tied_llama3": (
+        "flex_olmo-defaults.json",
+        {
+            "norm_topk_prob": True,
+            "num_key_value_heads": 2,
+            "tie_word_embeddings": True,
+            "rope_scaling": LLAMA3_ROPE,
         },
     ),
     # ERNIE 4.5 untied, with Llama 3's RoPE scaling (on pairs of rows).
@@ -860,6 +870,19 @@ def test_answers_for_olmoe():
     assert answers["moe_dense_layers"] == 0 and answers["flavor_name"] == "6.9B"
 
 
+def test_answers_for_flex_olmo(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "flex_olmo-defaults.json")
+    # OLMoE's experts (as wide as the dense width, 0) in OLMo 2's post-norm blocks.
+    assert (answers["norm_placement"], answers["qk_norm_scope"]) == ("post", "full")
+    assert (answers["moe_experts"], answers["moe_top_k"]) == (7, 5)
+    assert (answers["moe_score_func"], answers["moe_route_norm"]) == ("softmax", False)
+    assert (answers["moe_hidden_dim"], answers["ffn_hidden_dim"]) == (0, 11008)
+    assert answers["moe_dense_layers"] == 0 and answers["flavor_name"] == "33B"
+    _assert_renders_with_counterpart(
+        tmp_path, "flex_olmo-defaults.json", "FlexOlmoForCausalLM"
+    )
+
+
 def test_answers_for_qwen15_moe():
     answers = answers_from_hf_config(CONFIGS / "qwen1.5-moe-a2.7b.json")
     # Qwen2's attention (qkv bias, MHA) with softmax routing over 60 experts and
@@ -1301,6 +1324,8 @@ def test_answers_for_llama_rope_scaling():
         # OLMoE with q, k and v clamped, or biases on all four projections.
         ("olmoe-1b-7b-0924.json", {"clip_qkv": 8.0}, ["clip_qkv=8.0"]),
         ("olmoe-1b-7b-0924.json", {"attention_bias": True}, ["attention_bias=True"]),
+        # FlexOlmo with biases on all four projections.
+        ("flex_olmo-defaults.json", {"attention_bias": True}, ["attention_bias=True"]),
         # Qwen2-MoE's shared expert as wide as no whole number of experts; MoE
         # blocks every second layer.
         (
