@@ -97,6 +97,8 @@ RECIPES = [
         },
     ),
     ("Exaone4ForCausalLM", {"norm_placement": "post", "qk_norm": "head"}),
+    # HunYuan dense: Llama's blocks with qk-norm per head after RoPE.
+    ("HunYuanDenseV1ForCausalLM", {"qk_norm": "head_after_rope"}),
     # Arcee AFM: Llama's blocks with a ReLU² MLP.
     ("ArceeForCausalLM", {"ffn": "relu2"}),
     # Llama's blocks with RoPE rows in pairs in the checkpoints: Helium's heads are

@@ -15,7 +15,9 @@ import yaml
 OPTIONS = {
     "attention": ["mha", "gqa", "mqa"],
     "head_dim": ["derived", "explicit"],
-    "qk_norm": ["off", "head", "head_weights", "full"],
+    # qk-norm per head, one weight for all heads, after RoPE (HunYuan) is
+    # head_after_rope.
+    "qk_norm": ["off", "head", "head_weights", "full", "head_after_rope"],
     "qkv_bias": [False, True],
     "positional": [
         "rope",
@@ -108,8 +110,8 @@ MOE_RECIPES = {
 
 def valid(combination: dict) -> bool:
     """torchtitan's experts are SwiGLU, so MoE recipes need the SwiGLU feed-forward,
-    and their checkpoints use Llama's layout; a rotated share, and NoPE layers
-    among RoPE ones, need RoPE; scaling the global layers only needs scaled RoPE
+    and their checkpoints use Llama's layout; a rotated share, NoPE layers among
+    RoPE ones, and a qk-norm after RoPE need RoPE; scaling the global layers only needs scaled RoPE
     and global layers; a local RoPE base needs RoPE and global layers; embeddings
     take one scale, sqrt(dim) or a multiplier."""
     return (
@@ -126,6 +128,10 @@ def valid(combination: dict) -> bool:
         )
         and (
             combination["nope_layers"] == "none" or combination["positional"] != "none"
+        )
+        and (
+            combination["qk_norm"] != "head_after_rope"
+            or combination["positional"] != "none"
         )
         and (
             combination["local_rope_base"] == "shared"
@@ -178,6 +184,14 @@ def _make_valid(combination: dict, keep: set) -> None:
             combination["positional"] = "rope"
         else:
             combination["nope_layers"] = "none"
+    if (
+        combination["qk_norm"] == "head_after_rope"
+        and combination["positional"] == "none"
+    ):
+        if "qk_norm" in keep:
+            combination["positional"] = "rope"
+        else:
+            combination["qk_norm"] = "head"
     if combination["rope_scaling_layers"] == "global" and not _scales_globally(
         combination
     ):
@@ -342,7 +356,9 @@ def answers(combination: dict, name: str) -> dict:
         pairs = int(head * result.get("rope_fraction", 1.0)) // 2
         result["rope_short_factor"] = [1.0 + 0.02 * i for i in range(pairs)]
         result["rope_long_factor"] = [1.0 + 0.5 * i for i in range(pairs)]
-    if combination["qk_norm"] != "off":
+    if combination["qk_norm"] == "head_after_rope":
+        result.update(qk_norm_scope="head", qk_norm_after_rope=True)
+    elif combination["qk_norm"] != "off":
         result["qk_norm_scope"] = combination["qk_norm"]
     if combination["hf_layout"] != "llama":
         result["hf_layout"] = combination["hf_layout"]

@@ -35,8 +35,8 @@ def test_pairwise_set_covers_every_pair():
     covered = set().union(*map(value_pairs, PAIRWISE))
     assert possible_pairs() <= covered
     assert all(valid(combination) for combination in PAIRWISE)
-    # MoE needs SwiGLU and Llama's HF layout, a rotated share and NoPE layers need
-    # RoPE, scaling the global layers only needs global layers and a scaled RoPE
+    # MoE needs SwiGLU and Llama's HF layout, a rotated share, NoPE layers and a
+    # qk-norm after RoPE need RoPE, scaling the global layers only needs global layers and a scaled RoPE
     # other than LongRoPE, a local RoPE base needs RoPE and global layers, and
     # embeddings take one scale: the only pairs no valid combination can hold.
     impossible = {
@@ -54,8 +54,8 @@ def test_pairwise_set_covers_every_pair():
         for layout in OPTIONS["hf_layout"][1:]
         for moe in OPTIONS["moe"][1:]
     } | {(("positional", "none"), ("rope_share", "half"))} | {
-        (("nope_layers", "every_2nd"), ("positional", "none"))
-    } | {
+        (("positional", "none"), ("qk_norm", "head_after_rope"))
+    } | {(("nope_layers", "every_2nd"), ("positional", "none"))} | {
         (("positional", positional), ("rope_scaling_layers", "global"))
         for positional in ("rope", "rope_longrope", "none")
     } | {

@@ -50,7 +50,11 @@ def valid_answers(draw):
         "max_seq_len": draw(st.sampled_from([2048, 8192, 131072])),
     }
     if answers["qk_norm"]:
-        answers["qk_norm_scope"] = draw(st.sampled_from(OPTIONS["qk_norm"][1:]))
+        answers["qk_norm_scope"] = draw(
+            st.sampled_from(["head", "head_weights", "full"])
+        )
+        if answers["qk_norm_scope"] != "full" and answers["positional"] != "none":
+            answers["qk_norm_after_rope"] = draw(st.booleans())
     if answers["positional"] != "none":
         # Head dimensions here are multiples of 16: every share rotates an even count.
         answers["rope_fraction"] = draw(st.sampled_from([1.0, 0.5, 0.25]))

@@ -168,6 +168,7 @@ COUNTERPARTS = {
     "cohere2_like": "Cohere2ForCausalLM",
     "exaone4_like": "Exaone4ForCausalLM",
     "arcee_like": "ArceeForCausalLM",
+    "hunyuan_like": "HunYuanDenseV1ForCausalLM",
     "ernie_like": "Ernie4_5ForCausalLM",
     "helium_like": "HeliumForCausalLM",
 }

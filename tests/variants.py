@@ -33,7 +33,8 @@ pairs in the checkpoints), cohere2_like (Command R7B: the same with a window in 
 layers of four, the fourth global and without RoPE), exaone4_like (EXAONE 4.0 32B:
 post-norm, qk-norm per head, Llama 3 RoPE scaling, a window in three layers of four,
 the fourth global and without RoPE), arcee_like (Arcee AFM: Llama's blocks with a
-ReLU² MLP, not gated, GQA, YaRN), ernie_like (ERNIE 4.5 0.3B: Llama's blocks with
+ReLU² MLP, not gated, GQA, YaRN), hunyuan_like (HunYuan dense: Llama's blocks
+with qk-norm per head after RoPE, GQA, tied), ernie_like (ERNIE 4.5 0.3B: Llama's blocks with
 RoPE rows in pairs in the checkpoints, heads wider than dim // n_heads, tied
 embeddings) and helium_like (Helium: the same with a qkv bias and plain RoPE).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
@@ -209,6 +210,13 @@ VARIANTS = {
         "rope_scaling_factor": 16.0,
         "rope_original_max_seq_len": 4096,
         "max_seq_len": 65536,
+    },
+    "hunyuan_like": {
+        "qk_norm": True,
+        "qk_norm_after_rope": True,
+        "n_kv_heads": 8,
+        "positional": "rope",
+        "weight_tying": True,
     },
     "ernie_like": {
         "hf_layout": "cohere",
