@@ -55,6 +55,7 @@ SUPPORTED_MODEL_TYPES = (
     "solar_open",
     "ernie4_5",
     "helium",
+    "hunyuan_v1_dense",
 )
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
@@ -80,7 +81,10 @@ _QK_NORM_TYPES = (
     "dots1",
     "gemma3_text",
     "exaone4",
+    "hunyuan_v1_dense",
 )
+# qk-norm per head after RoPE rather than before (HunYuan).
+_QK_NORM_AFTER_ROPE_TYPES = ("hunyuan_v1_dense",)
 # qk-norm across heads (OLMo 2 and 3 and FlexOlmo in post-norm blocks, OLMoE in
 # pre-norm ones).
 _FULL_QK_NORM_TYPES = ("olmo2", "olmo3", "olmoe", "flex_olmo")
@@ -350,6 +354,13 @@ def _rope(
         kind = "longrope"  # transformers' Phi-3 reads its old names as LongRoPE
     if model_type == "phi3" and kind not in ("default", "longrope"):
         unsupported["rope_type"] = kind  # transformers' Phi-3 refuses the others
+    elif kind == "dynamic" and model_type == "hunyuan_v1_dense" and params.get("alpha"):
+        # HunYuan's fixed alpha stretches the base once, as transformers computes
+        # it (its ntk_alpha): plain RoPE with that base at every length.
+        head = _head_dim(config)
+        alpha = params.pop("alpha")
+        params["rope_theta"] = params["rope_theta"] * alpha ** (head / (head - 2))
+        kind = "default"
     elif kind == "dynamic" and model_type not in _PER_TYPE_ROPE:
         # Dynamic NTK rescales only past max_position_embeddings, the longest
         # sequence the rendered model takes: up to it, this is plain RoPE.
@@ -481,6 +492,11 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         expect("use_sliding_window", (False, None))
     if model_type in (*_QK_NORM_TYPES, *_GEMMA_TYPES):
         expect("attention_bias", (False, None))
+    if model_type == "hunyuan_v1_dense":
+        # Keys of Tencent's own code that transformers' class does not read: it
+        # always normalizes q and k and never shares keys and values across layers.
+        expect("use_qk_norm", (True, None))
+        expect("use_cla", (False, None))
     if model_type == "olmoe":
         # q, k and v clamped to a range: not in the template.
         expect("clip_qkv", (None,))
@@ -900,6 +916,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
             if model_type in _HEAD_WEIGHT_QK_NORM_TYPES
             else "head"
         )
+    if model_type in _QK_NORM_AFTER_ROPE_TYPES:
+        answers["qk_norm_after_rope"] = True
     if model_type in _MOE_KEYS:
         answers.update(_moe_answers(config, model_type))
     if model_type in _HF_LAYOUTS:

@@ -175,7 +175,7 @@ LLAMA3_ROPE = {
 # (GLM-4-9B-chat) and other settings, Granite with the usual attention scale, and
 # Cohere's (Command R+'s qk-norm among them) and Cohere 2's other settings,
 # EXAONE 4's (its 32B's and its 1.2B's), Arcee's, Seed-OSS's, InternLM3's,
-# IQuest-Coder's, Solar Open's, ERNIE 4.5's, Helium's and FlexOlmo's.
+# IQuest-Coder's, Solar Open's, ERNIE 4.5's, Helium's, FlexOlmo's and HunYuan's.
 CHANGED_CONFIGS = {
     # Seed-OSS without its q/k/v bias (so Llama's blocks), tied, with Llama 3's
     # RoPE scaling.
@@ -217,6 +217,21 @@ CHANGED_CONFIGS = {
             "num_key_value_heads": 2,
             "tie_word_embeddings": True,
             "rope_scaling": LLAMA3_ROPE,
+        },
+    ),
+    # HunYuan without its NTK alpha (YaRN instead), MHA, tied.
+    "hunyuan_yarn_mha_tied": (
+        "hunyuan-7b.json",
+        {
+            "num_key_value_heads": None,
+            "tie_word_embeddings": True,
+            "rope_scaling": None,
+            "rope_parameters": {
+                "rope_type": "yarn",
+                "rope_theta": 10000.0,
+                "factor": 4.0,
+                "original_max_position_embeddings": 4096,
+            },
         },
     ),
     # ERNIE 4.5 untied, with Llama 3's RoPE scaling (on pairs of rows).
@@ -1121,6 +1136,20 @@ def test_answers_for_arcee():
     assert (answers["norm_placement"], answers["flavor_name"]) == ("pre", "4B")
 
 
+def test_answers_for_hunyuan(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "hunyuan-7b.json")
+    # Llama's blocks with qk-norm per head, after RoPE.
+    assert (answers["qk_norm"], answers["qk_norm_scope"]) == (True, "head")
+    assert answers["qk_norm_after_rope"] and answers["norm_placement"] == "pre"
+    # Its fixed NTK alpha stretches the base once: plain RoPE with that base.
+    assert answers["positional"] == "rope"
+    assert answers["rope_theta"] == pytest.approx(10000 * 1000 ** (128 / 126))
+    assert (answers["n_kv_heads"], answers["flavor_name"]) == (8, "8B")
+    _assert_renders_with_counterpart(
+        tmp_path, "hunyuan-7b.json", "HunYuanDenseV1ForCausalLM"
+    )
+
+
 def test_answers_for_seed_oss():
     with pytest.warns(HfImportWarning, match="attention_dropout=0.1, residual_dropout"):
         answers = answers_from_hf_config(CONFIGS / "seed-oss-36b.json")
@@ -1324,6 +1353,15 @@ def test_answers_for_llama_rope_scaling():
         # OLMoE with q, k and v clamped, or biases on all four projections.
         ("olmoe-1b-7b-0924.json", {"clip_qkv": 8.0}, ["clip_qkv=8.0"]),
         ("olmoe-1b-7b-0924.json", {"attention_bias": True}, ["attention_bias=True"]),
+        # HunYuan with keys its own code reads and transformers' class does not:
+        # no qk-norm, keys and values shared across layers; biases on all four
+        # projections.
+        (
+            "hunyuan-7b.json",
+            {"use_qk_norm": False, "use_cla": True},
+            ["use_qk_norm=False", "use_cla=True"],
+        ),
+        ("hunyuan-7b.json", {"attention_bias": True}, ["attention_bias=True"]),
         # FlexOlmo with biases on all four projections.
         ("flex_olmo-defaults.json", {"attention_bias": True}, ["attention_bias=True"]),
         # Qwen2-MoE's shared expert as wide as no whole number of experts; MoE
