@@ -784,6 +784,19 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     """Template answers equal to the architecture of an HF config.json."""
     config = _load(path)
     model_type = config.get("model_type")
+    text = config.get("text_config")
+    inner = text.get("model_type") if isinstance(text, dict) else None
+    if model_type not in SUPPORTED_MODEL_TYPES and inner in SUPPORTED_MODEL_TYPES:
+        # A multimodal model (Gemma 3 4B and up, Mistral Small 3.1): its language
+        # model is a decoder mytitan reads, but its checkpoints and keys at the top
+        # level belong to the whole model, so the user says what to take.
+        raise MytitanError(
+            f"--from-hf {path}: model_type {model_type!r} wraps its language model "
+            f"(text_config, model_type {inner!r}) with other towers, and mytitan "
+            "renders decoders only: write text_config alone to a config.json "
+            "(with the top-level keys it needs, such as tie_word_embeddings) and "
+            "pass that file"
+        )
     if model_type not in SUPPORTED_MODEL_TYPES:
         raise MytitanError(
             f"--from-hf {path}: model_type {model_type!r} is not supported: "

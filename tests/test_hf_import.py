@@ -1572,6 +1572,36 @@ def test_unsupported_features_are_refused_by_name(tmp_path, base, changes, named
     assert tree_hash(tmp_path) == before
 
 
+def test_a_multimodal_config_names_its_language_model_and_the_way_to_read_it(
+    tmp_path,
+):
+    text = json.loads((CONFIGS / "gemma-3-1b-pt.json").read_text())
+    wrapper = tmp_path / "config.json"
+    wrapper.write_text(
+        json.dumps(
+            {
+                "architectures": ["Gemma3ForConditionalGeneration"],
+                "model_type": "gemma3",
+                "text_config": text,
+                "vision_config": {"model_type": "siglip_vision_model"},
+            }
+        )
+    )
+    before = tree_hash(tmp_path)
+    result = mytitan("new", "x", "--defaults", "--from-hf", str(wrapper), cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "model_type 'gemma3' wraps its language model" in result.output
+    assert "text_config, model_type 'gemma3_text'" in result.output
+    assert tree_hash(tmp_path) == before
+    # The way out the message gives: text_config alone, as its own config.json.
+    alone = tmp_path / "text" / "config.json"
+    alone.parent.mkdir()
+    alone.write_text(json.dumps(text))
+    result = mytitan("new", "x", "--defaults", "--from-hf", str(alone), cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "transformers: Gemma3ForCausalLM (mytitan hf-config" in result.output
+
+
 def test_flags_override_the_hf_answers(tmp_path):
     result = mytitan(
         "new",
