@@ -175,6 +175,8 @@ def add_model(source: str, name: str, path: str = "<registry>") -> str:
     patched = module.visit(_AddName(collection, name))
     call, collection = _registry_elements(patched, path)
     one_line = "\n" not in patched.code_for_node(collection)
-    if fitted and one_line and not _statement_fits(patched, call):
+    # A comment inside the call (after "frozenset(") would not survive the rewrap.
+    commented = "#" in patched.code_for_node(call)
+    if fitted and one_line and not commented and not _statement_fits(patched, call):
         patched = patched.deep_replace(call, _wrapped(collection))
     return patched.code

@@ -148,6 +148,13 @@ def test_an_already_long_line_keeps_the_users_layout():
     assert registry.add_model(before, "zz") == before.replace("])", ', "zz"])')
 
 
+def test_a_comment_inside_the_call_is_kept_rather_than_rewrapped():
+    names = ", ".join(f'"name_{i}"' for i in range(8))
+    before = f"_supported_models = frozenset(  # ours\n    [{names}]\n)\n"
+    after = registry.add_model(before, "zz")
+    assert "# ours" in after and _names(after)[-1] == "zz"
+
+
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
