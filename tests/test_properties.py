@@ -50,9 +50,9 @@ def valid_answers(draw):
         "max_seq_len": draw(st.sampled_from([2048, 8192, 131072])),
     }
     if answers["qk_norm"]:
-        answers["qk_norm_scope"] = draw(
-            st.sampled_from(["head", "head_weights", "full"])
-        )
+        # The option matrix's qk-norm values are scopes, but for the after-RoPE one.
+        scopes = [v for v in OPTIONS["qk_norm"][1:] if v != "head_after_rope"]
+        answers["qk_norm_scope"] = draw(st.sampled_from(scopes))
         if answers["qk_norm_scope"] != "full" and answers["positional"] != "none":
             answers["qk_norm_after_rope"] = draw(st.booleans())
     if answers["positional"] != "none":
