@@ -36,9 +36,10 @@ def test_pairwise_set_covers_every_pair():
     assert possible_pairs() <= covered
     assert all(valid(combination) for combination in PAIRWISE)
     # MoE needs SwiGLU and Llama's HF layout, a rotated share, NoPE layers and a
-    # qk-norm after RoPE need RoPE, scaling the global layers only needs global layers and a scaled RoPE
-    # other than LongRoPE, a local RoPE base needs RoPE and global layers, and
-    # embeddings take one scale: the only pairs no valid combination can hold.
+    # qk-norm after RoPE need RoPE, scaling the global layers only needs global
+    # layers and a scaled RoPE other than LongRoPE, a local RoPE base needs RoPE and
+    # global layers, and embeddings take one scale: the only pairs no valid
+    # combination can hold.
     impossible = {
         pair
         for a, b in itertools.combinations(OPTIONS, 2)

@@ -17,8 +17,9 @@ each head and heads wider than dim // n_heads), olmoe_like (OLMoE: qk-norm acros
 heads in pre-norm blocks, every block MoE, unnormalized top-k), flex_olmo_like
 (FlexOlmo: the same experts in OLMo 2's post-norm blocks, renormalized top-k, GQA,
 tied), qwen2_moe_like (Qwen1.5-MoE: qkv bias, a shared expert four experts wide
-behind a sigmoid gate, unnormalized top-k), stablelm_like (StableLM: LayerNorm, RoPE on a quarter of each head, qkv bias), gemma_like (Gemma 3: sandwich
-norms, GeGLU, scaled embeddings, every sixth layer global, the local layers with a
+behind a sigmoid gate, unnormalized top-k), stablelm_like (StableLM: LayerNorm,
+RoPE on a quarter of each head, qkv bias), gemma_like (Gemma 3: sandwich norms,
+GeGLU, scaled embeddings, every sixth layer global, the local layers with a
 RoPE base of their own), gemma2_like (Gemma 2 27B: local and global layers
 alternating, scores scaled by dim // n_heads and soft-capped, logits soft-capped),
 phi3_like (Phi-4-mini's shape: LongRoPE on three quarters of each head, with
@@ -34,8 +35,8 @@ layers of four, the fourth global and without RoPE), exaone4_like (EXAONE 4.0 32
 post-norm, qk-norm per head, Llama 3 RoPE scaling, a window in three layers of four,
 the fourth global and without RoPE), arcee_like (Arcee AFM: Llama's blocks with a
 ReLU² MLP, not gated, GQA, YaRN), hunyuan_like (HunYuan dense: Llama's blocks
-with qk-norm per head after RoPE, GQA, tied), ernie_like (ERNIE 4.5 0.3B: Llama's blocks with
-RoPE rows in pairs in the checkpoints, heads wider than dim // n_heads, tied
+with qk-norm per head after RoPE, GQA, tied), ernie_like (ERNIE 4.5 0.3B: Llama's
+blocks with RoPE rows in pairs in the checkpoints, heads wider than dim // n_heads, tied
 embeddings) and helium_like (Helium: the same with a qkv bias and plain RoPE).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
