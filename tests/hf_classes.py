@@ -106,6 +106,13 @@ RECIPES = [
     ("HeliumForCausalLM", {"hf_layout": "cohere"}),
     ("HeliumForCausalLM", {"hf_layout": "cohere", "qkv_bias": True}),
     ("Ernie4_5ForCausalLM", {"hf_layout": "cohere", "head_dim": "explicit"}),
+    # Gemma (1): Gemma's layers in pre-norm blocks; VaultGemma: the same with Gemma
+    # 2's soft caps (and windows, when it has them).
+    ("GemmaForCausalLM", {"ffn": "geglu", "embeddings": "scaled"}),
+    (
+        "VaultGemmaForCausalLM",
+        {"ffn": "geglu", "embeddings": "scaled", "attention_scores": "capped"},
+    ),
     (
         "Gemma2ForCausalLM",
         {

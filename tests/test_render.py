@@ -171,6 +171,8 @@ COUNTERPARTS = {
     "hunyuan_like": "HunYuanDenseV1ForCausalLM",
     "ernie_like": "Ernie4_5ForCausalLM",
     "helium_like": "HeliumForCausalLM",
+    "gemma1_like": "GemmaForCausalLM",
+    "vaultgemma_like": "VaultGemmaForCausalLM",
 }
 
 

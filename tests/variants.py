@@ -37,7 +37,10 @@ the fourth global and without RoPE), arcee_like (Arcee AFM: Llama's blocks with 
 ReLU² MLP, not gated, GQA, YaRN), hunyuan_like (HunYuan dense: Llama's blocks
 with qk-norm per head after RoPE, GQA, tied), ernie_like (ERNIE 4.5 0.3B: Llama's
 blocks with RoPE rows in pairs in the checkpoints, heads wider than dim // n_heads, tied
-embeddings) and helium_like (Helium: the same with a qkv bias and plain RoPE).
+embeddings), helium_like (Helium: the same with a qkv bias and plain RoPE),
+gemma1_like (Gemma 2B: Gemma's GeGLU and scaled embeddings in pre-norm blocks, MQA,
+heads of 256) and vaultgemma_like (VaultGemma: the same with GQA, heads wider than
+dim // n_heads and Gemma 2's soft caps, full attention in every layer).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -227,6 +230,27 @@ VARIANTS = {
         "weight_tying": True,
     },
     "helium_like": {"hf_layout": "cohere", "qkv_bias": True, "positional": "rope"},
+    "gemma1_like": {
+        "ffn": "geglu",
+        "embedding_scale": True,
+        "weight_tying": True,
+        "n_heads": 8,
+        "n_kv_heads": 1,
+        "positional": "rope",
+        "rope_theta": 1e4,
+    },
+    "vaultgemma_like": {
+        "ffn": "geglu",
+        "embedding_scale": True,
+        "weight_tying": True,
+        "n_heads": 16,
+        "n_kv_heads": 4,
+        "head_dim": 256,
+        "positional": "rope",
+        "rope_theta": 1e4,
+        "attn_softcap": 50.0,
+        "logit_softcap": 30.0,
+    },
     # Soft caps on full causal attention, in parallel blocks: no transformers class
     # has them.
     "softcapped": {
