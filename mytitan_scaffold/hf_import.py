@@ -39,8 +39,10 @@ SUPPORTED_MODEL_TYPES = (
     "glm4_moe",
     "smollm3",
     "stablelm",
+    "gemma",
     "gemma2",
     "gemma3_text",
+    "vaultgemma",
     "phi3",
     "glm",
     "glm4",
@@ -68,9 +70,12 @@ _DROPOUT_KEYS = {
 }
 # Llama's blocks with a ReLU² MLP, not gated (Arcee AFM).
 _RELU2_TYPES = ("arcee",)
-# GeGLU blocks between sandwich norms, embeddings scaled by sqrt(dim), and
-# RMSNorms that scale by 1 + weight (the adapter's business).
-_GEMMA_TYPES = ("gemma2", "gemma3_text")
+# GeGLU blocks, embeddings scaled by sqrt(dim), and RMSNorms that scale by
+# 1 + weight (the adapter's business); Gemma 2's and 3's between sandwich norms.
+_GEMMA_TYPES = ("gemma", "gemma2", "gemma3_text", "vaultgemma")
+# Gemmas that scale scores by query_pre_attn_scalar and may soft-cap them and the
+# logits (Gemma 1 scales by head_dim and caps nothing).
+_GEMMA_SCORE_TYPES = ("gemma2", "gemma3_text", "vaultgemma")
 _QK_NORM_TYPES = (
     "qwen3",
     "olmo2",
@@ -153,9 +158,16 @@ _QWEN_MOE_TYPES = ("qwen3_moe", "qwen2_moe")
 # are no part of transformers' forward pass, so they change no logit.)
 _SIGMOID_MOE_TYPES = ("dots1", "glm4_moe", "solar_open")
 # transformers' global-layer period without layer_types (the config classes
-# derive them; OLMo 3's and Gemma 2's period is no field, Gemma 3's, Cohere 2's
+# derive them; OLMo 3's, Gemma 2's and VaultGemma's period is no field, Gemma 3's, Cohere 2's
 # and EXAONE 4's an optional sliding_window_pattern).
-_GLOBAL_EVERY = {"olmo3": 4, "gemma2": 2, "gemma3_text": 6, "cohere2": 4, "exaone4": 4}
+_GLOBAL_EVERY = {
+    "olmo3": 4,
+    "gemma2": 2,
+    "gemma3_text": 6,
+    "vaultgemma": 2,
+    "cohere2": 4,
+    "exaone4": 4,
+}
 _WINDOW_PATTERN_TYPES = ("gemma3_text", "cohere2", "exaone4")
 # Model types that keep RoPE parameters per layer type (rope_parameters).
 _PER_TYPE_ROPE = ("olmo3", "gemma3_text")
@@ -440,20 +452,25 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         if value not in allowed:
             found[key] = value
 
-    if model_type in _GEMMA_TYPES:
-        # GeGLU with tanh GELU (the legacy hidden_act is not read), causal.
+    if model_type == "gemma":
+        # GeGLU with tanh GELU: transformers reads Gemma 1's legacy "gelu" as that.
+        expect("hidden_act", ("gelu_pytorch_tanh", "gelu"))
+    elif model_type in _GEMMA_TYPES:
+        # GeGLU with tanh GELU (the legacy hidden_act is not read).
         expect("hidden_activation", ("gelu_pytorch_tanh",))
-        expect("use_bidirectional_attention", (False, None))
-        if model_type == "gemma3_text":
-            # transformers' Gemma 3 stores this cap but does not apply it (5.24):
-            # a model that reads it would depend on the version.
-            expect("attn_logit_softcapping", (None,))
-        scalar = config["query_pre_attn_scalar"]
-        if not (isinstance(scalar, (int, float)) and scalar >= 1 and scalar % 1 == 0):
-            found["query_pre_attn_scalar"] = scalar  # attn_scale_dim is a size
     else:
         activation = "relu2" if model_type in _RELU2_TYPES else "silu"
         expect("hidden_act", (activation,), activation)
+    if model_type in _GEMMA_TYPES:
+        expect("use_bidirectional_attention", (False, None))  # causal
+    if model_type == "gemma3_text":
+        # transformers' Gemma 3 stores this cap but does not apply it (5.24):
+        # a model that reads it would depend on the version.
+        expect("attn_logit_softcapping", (None,))
+    if model_type in _GEMMA_SCORE_TYPES:
+        scalar = config["query_pre_attn_scalar"]
+        if not (isinstance(scalar, (int, float)) and scalar >= 1 and scalar % 1 == 0):
+            found["query_pre_attn_scalar"] = scalar  # attn_scale_dim is a size
     if "quantization_config" in config:
         found["quantization_config"] = "present"
     if model_type in ("llama", *_LLAMA_ALIASES, "smollm3", "granite", *_RELU2_TYPES):
@@ -915,7 +932,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers["global_every"] = global_every
     if nope_every:
         answers["nope_every"] = nope_every
-    if model_type in _GEMMA_TYPES:
+    if model_type in _GEMMA_SCORE_TYPES:
         answers.update(_gemma_score_answers(config, head_dim))
     if model_type == "granite":
         answers.update(_granite_answers(config, head_dim))

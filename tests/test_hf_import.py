@@ -92,6 +92,7 @@ def _tiny(config: dict) -> dict:
         "olmo3",
         "gemma2",
         "gemma3_text",
+        "vaultgemma",
         "phi3",
         "cohere2",
         "exaone4",
@@ -175,8 +176,28 @@ LLAMA3_ROPE = {
 # (GLM-4-9B-chat) and other settings, Granite with the usual attention scale, and
 # Cohere's (Command R+'s qk-norm among them) and Cohere 2's other settings,
 # EXAONE 4's (its 32B's and its 1.2B's), Arcee's, Seed-OSS's, InternLM3's,
-# IQuest-Coder's, Solar Open's, ERNIE 4.5's, Helium's, FlexOlmo's and HunYuan's.
+# IQuest-Coder's, Solar Open's, ERNIE 4.5's, Helium's, FlexOlmo's, HunYuan's,
+# Gemma 1's and VaultGemma's.
 CHANGED_CONFIGS = {
+    # Gemma 1 as its 7B (MHA: the toy's 4 heads), untied, with linear RoPE scaling.
+    "gemma_mha_untied_linear": (
+        "gemma-2b.json",
+        {
+            "num_key_value_heads": 4,
+            "tie_word_embeddings": False,
+            "rope_scaling": {"rope_type": "linear", "factor": 2.0},
+        },
+    ),
+    # VaultGemma as released: full attention in every layer (the window is set
+    # but no layer slides it), its scores scaled by a size of their own.
+    "vaultgemma_full_attention_scaled": (
+        "vaultgemma-defaults.json",
+        {
+            "layer_types": ["full_attention"] * 2,
+            "sliding_window": 512,
+            "query_pre_attn_scalar": 144,
+        },
+    ),
     # Seed-OSS without its q/k/v bias (so Llama's blocks), tied, with Llama 3's
     # RoPE scaling.
     "seed_oss_no_bias_tied_llama3": (
@@ -595,7 +616,9 @@ def test_tiny_version_matches_transformers(tmp_path, config_name):
     assert diff <= 1e-4
 
 
-@pytest.mark.parametrize("config_name", ["gemma-2-2b.json", "gemma-3-1b-pt.json"])
+@pytest.mark.parametrize(
+    "config_name", ["gemma-2b.json", "gemma-2-2b.json", "gemma-3-1b-pt.json"]
+)
 def test_gemma_embeddings_enter_the_first_block_as_in_transformers_in_bf16(
     tmp_path, config_name
 ):
@@ -1136,6 +1159,31 @@ def test_answers_for_arcee():
     assert (answers["norm_placement"], answers["flavor_name"]) == ("pre", "4B")
 
 
+def test_answers_for_gemma1(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "gemma-2b.json")
+    # Gemma's GeGLU, scaled embeddings and (1 + weight) norms in pre-norm blocks.
+    assert (answers["norm_placement"], answers["ffn"]) == ("pre", "geglu")
+    assert answers["embedding_scale"] and answers["weight_tying"]
+    # Scores scaled by head_dim, as SDPA does, and nothing capped.
+    assert "attn_scale_dim" not in answers and "attn_softcap" not in answers
+    assert (answers["n_kv_heads"], answers["head_dim"]) == (1, 0)  # 8 * 256 = dim
+    assert (answers["sliding_window"], answers["flavor_name"]) == (0, "2.5B")
+    _assert_renders_with_counterpart(tmp_path, "gemma-2b.json", "GemmaForCausalLM")
+
+
+def test_answers_for_vaultgemma(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "vaultgemma-defaults.json")
+    # Gemma 2 without its post-norms: pre-norm blocks, the same caps and windows.
+    assert (answers["norm_placement"], answers["ffn"]) == ("pre", "geglu")
+    assert answers["embedding_scale"] and answers["weight_tying"]
+    assert (answers["attn_softcap"], answers["logit_softcap"]) == (50.0, 30.0)
+    assert (answers["sliding_window"], answers["global_every"]) == (4096, 2)
+    assert (answers["attn_scale_dim"], answers["flavor_name"]) == (0, "2.6B")
+    _assert_renders_with_counterpart(
+        tmp_path, "vaultgemma-defaults.json", "VaultGemmaForCausalLM"
+    )
+
+
 def test_answers_for_hunyuan(tmp_path):
     answers = answers_from_hf_config(CONFIGS / "hunyuan-7b.json")
     # Llama's blocks with qk-norm per head, after RoPE.
@@ -1443,6 +1491,17 @@ def test_answers_for_llama_rope_scaling():
             "gemma-2-2b.json",
             {"query_pre_attn_scalar": None, "attention_bias": True},
             ["query_pre_attn_scalar=None", "attention_bias=True"],
+        ),
+        # Gemma 1 with exact GELU, or attending both ways.
+        (
+            "gemma-2b.json",
+            {"hidden_act": "gelu_new", "use_bidirectional_attention": True},
+            ["hidden_act='gelu_new'", "use_bidirectional_attention=True"],
+        ),
+        (
+            "vaultgemma-defaults.json",
+            {"hidden_activation": "gelu", "query_pre_attn_scalar": 0.5},
+            ["hidden_activation='gelu'", "query_pre_attn_scalar=0.5"],
         ),
         (
             # Scaled RoPE in the local layers only.
