@@ -158,8 +158,8 @@ _QWEN_MOE_TYPES = ("qwen3_moe", "qwen2_moe")
 # are no part of transformers' forward pass, so they change no logit.)
 _SIGMOID_MOE_TYPES = ("dots1", "glm4_moe", "solar_open")
 # transformers' global-layer period without layer_types (the config classes
-# derive them; OLMo 3's, Gemma 2's and VaultGemma's period is no field, Gemma 3's, Cohere 2's
-# and EXAONE 4's an optional sliding_window_pattern).
+# derive them; OLMo 3's, Gemma 2's and VaultGemma's period is no field, Gemma
+# 3's, Cohere 2's and EXAONE 4's an optional sliding_window_pattern).
 _GLOBAL_EVERY = {
     "olmo3": 4,
     "gemma2": 2,
