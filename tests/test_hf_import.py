@@ -1492,11 +1492,11 @@ def test_answers_for_llama_rope_scaling():
             {"query_pre_attn_scalar": None, "attention_bias": True},
             ["query_pre_attn_scalar=None", "attention_bias=True"],
         ),
-        # Gemma 1 with exact GELU, or attending both ways.
+        # Gemma 1 gated by SiLU (SwiGLU), or attending both ways.
         (
             "gemma-2b.json",
-            {"hidden_act": "gelu_new", "use_bidirectional_attention": True},
-            ["hidden_act='gelu_new'", "use_bidirectional_attention=True"],
+            {"hidden_act": "silu", "use_bidirectional_attention": True},
+            ["hidden_act='silu'", "use_bidirectional_attention=True"],
         ),
         (
             "vaultgemma-defaults.json",
