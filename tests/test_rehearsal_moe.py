@@ -2,8 +2,9 @@
 expert parallelism (alone, and with tensor parallelism splitting each expert),
 TP, CP and PP (alone, and with EP) match one process step by step from one seed
 checkpoint, in losses and gradient norms; HF checkpoints
-written and read under EP, and weights trained under TP with a gated shared
-expert, hold the same weights as one process's.
+written and read under EP (experts one matrix each, or stacked as GraniteMoe's
+are), and weights trained under TP with a gated shared expert, hold the same
+weights as one process's.
 
 Each run takes 25-45 s on 2 cores; the models share their seed and baseline.
 """
@@ -16,7 +17,14 @@ from typer.testing import CliRunner
 from mytitan_scaffold.cli import app
 from mytitan_scaffold.rehearsal import Layout
 
-from .test_rehearsal import STEPS, TOLERANCE, Project, hf_export_args, max_diff
+from .test_rehearsal import (
+    STEPS,
+    TOLERANCE,
+    Project,
+    hf_export_args,
+    hf_import_args,
+    max_diff,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +57,18 @@ MODELS = {
         "moe_shared_experts": 2,
         "moe_shared_expert_gate": True,
         "moe_route_norm": False,
+    },
+    # GraniteMoe's: Mixtral's routing in Granite's blocks (constant multipliers,
+    # scores scaled by a size of their own); its checkpoints keep each block's
+    # experts stacked, gate and up in one tensor.
+    "granitemoe_stacked": {
+        "moe": True,
+        "positional": "rope",
+        "moe_experts": 4,
+        "attn_scale_dim": 4096,
+        "embedding_multiplier": 12.0,
+        "residual_multiplier": 0.22,
+        "logit_multiplier": 0.125,
     },
 }
 LAYOUTS = {
@@ -167,6 +187,31 @@ def test_hf_checkpoints_under_expert_parallelism(projects, tmp_path_factory, tmp
         exported, dtype=torch.float32, output_loading_info=True
     )
     assert not info["missing_keys"] and not info["unexpected_keys"], info
+
+
+def test_stacked_experts_convert_under_expert_parallelism(
+    projects, tmp_path_factory, tmp_path
+):
+    """GraniteMoe's checkpoints stack each block's experts with gate and up in one
+    tensor. Sharded by experts (EP), each rank stacks and splits its own; split
+    within each expert too (ETP), an expert's rows cross the shards and are put
+    together whole. Either way the export is one process's, bit for bit, and
+    training from the HF seed repeats the baseline."""
+    project = _project(projects, tmp_path_factory, "granitemoe_stacked")
+    expected = project.export_hf_seed_weights(Layout(), "one-process")
+    assert "model.layers.0.block_sparse_moe.input_linear.weight" in expected
+    for name in ("FSDP2+EP2", "FSDP2+TP2+EP2+ETP2"):
+        weights = project.export_hf_seed_weights(LAYOUTS[name], name)
+        assert weights.keys() == expected.keys(), name
+        for key, value in expected.items():
+            torch.testing.assert_close(weights[key], value, atol=0, rtol=0, msg=key)
+        losses = project.run(
+            LAYOUTS[name],
+            f"from-hf-{name}",
+            seed_checkpoint=None,
+            extra_args=hf_import_args(project.hf_seed(), tmp_path / name),
+        )
+        project.assert_matches_baseline(f"from-hf-{name}", losses)
 
 
 def test_gated_shared_experts_train_under_tp_as_in_one_process(

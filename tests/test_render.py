@@ -173,6 +173,7 @@ COUNTERPARTS = {
     "helium_like": "HeliumForCausalLM",
     "gemma1_like": "GemmaForCausalLM",
     "vaultgemma_like": "VaultGemmaForCausalLM",
+    "granitemoe_like": "GraniteMoeForCausalLM",
 }
 
 

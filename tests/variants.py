@@ -39,8 +39,11 @@ with qk-norm per head after RoPE, GQA, tied), ernie_like (ERNIE 4.5 0.3B: Llama'
 blocks with RoPE rows in pairs in the checkpoints, heads wider than dim // n_heads, tied
 embeddings), helium_like (Helium: the same with a qkv bias and plain RoPE),
 gemma1_like (Gemma 2B: Gemma's GeGLU and scaled embeddings in pre-norm blocks, MQA,
-heads of 256) and vaultgemma_like (VaultGemma: the same with GQA, heads wider than
-dim // n_heads and Gemma 2's soft caps, full attention in every layer).
+heads of 256), vaultgemma_like (VaultGemma: the same with GQA, heads wider than
+dim // n_heads and Gemma 2's soft caps, full attention in every layer) and
+granitemoe_like (GraniteMoe: Granite's multipliers and score scale around 40
+softmax-routed experts, 8 per token, renormalized; tied embeddings; experts stacked
+in the checkpoints, gate and up in one tensor).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -387,6 +390,20 @@ VARIANTS = {
         "moe_load_balancing": "expert_bias",
         "moe_dense_layers": 1,
         "moe_hidden_dim": 384,
+        "extra_flavors": {},
+    },
+    "granitemoe_like": {
+        "moe": True,
+        "n_kv_heads": 8,
+        "positional": "rope",
+        "weight_tying": True,
+        "moe_experts": 40,
+        "moe_top_k": 8,
+        "moe_hidden_dim": 512,
+        "attn_scale_dim": 4096,
+        "embedding_multiplier": 12.0,
+        "residual_multiplier": 0.22,
+        "logit_multiplier": 0.125,
         "extra_flavors": {},
     },
     "deepseek_like_moe": {
