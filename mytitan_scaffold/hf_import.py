@@ -47,6 +47,7 @@ SUPPORTED_MODEL_TYPES = (
     "glm",
     "glm4",
     "granite",
+    "granitemoe",
     "cohere",
     "cohere2",
     "exaone4",
@@ -68,6 +69,9 @@ _DROPOUT_KEYS = {
     "stablelm": ("hidden_dropout",),
     "phi3": ("resid_pdrop", "embd_pdrop"),
 }
+# Granite 3's blocks (constant multipliers on the embeddings, residual branches,
+# scores and logits), dense or with Mixtral's routing (GraniteMoe).
+_GRANITE_TYPES = ("granite", "granitemoe")
 # Llama's blocks with a ReLU² MLP, not gated (Arcee AFM).
 _RELU2_TYPES = ("arcee",)
 # GeGLU blocks, embeddings scaled by sqrt(dim), and RMSNorms that scale by
@@ -140,6 +144,7 @@ _PARTIAL_ROTARY_DEFAULTS = {
 # Keys of the expert count, and of the expert hidden size, per MoE model type.
 _MOE_KEYS = {
     "mixtral": ("num_local_experts", "intermediate_size"),
+    "granitemoe": ("num_local_experts", "intermediate_size"),
     "qwen3_moe": ("num_experts", "moe_intermediate_size"),
     "qwen2_moe": ("num_experts", "moe_intermediate_size"),
     "olmoe": ("num_experts", "intermediate_size"),
@@ -473,7 +478,13 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
             found["query_pre_attn_scalar"] = scalar  # attn_scale_dim is a size
     if "quantization_config" in config:
         found["quantization_config"] = "present"
-    if model_type in ("llama", *_LLAMA_ALIASES, "smollm3", "granite", *_RELU2_TYPES):
+    if model_type in (
+        "llama",
+        *_LLAMA_ALIASES,
+        "smollm3",
+        *_GRANITE_TYPES,
+        *_RELU2_TYPES,
+    ):
         # Llama's attention_bias is on all four projections, not q/k/v alone.
         expect("attention_bias", (False, None))
         expect("mlp_bias", (False, None))
@@ -489,7 +500,7 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         # Options of IQuest's own code that transformers refuses to load.
         expect("clip_qkv", (None,))
         expect("use_sliding_window", (False, None))
-    if model_type == "granite":
+    if model_type in _GRANITE_TYPES:
         # The template scales scores by a size (attn_scale_dim ** -0.5): Granite's
         # attention_multiplier must be one over the square root of an integer.
         multiplier = config["attention_multiplier"]
@@ -748,10 +759,10 @@ def _granite_answers(config: dict[str, Any], head_dim: int) -> dict[str, Any]:
 
 
 def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
-    """Mixtral, Qwen3-MoE, OLMoE, FlexOlmo and Qwen2-MoE route with a softmax over
-    the experts and train with the Switch auxiliary loss (Qwen2-MoE adds a gated
-    shared expert); Dots1 and GLM-4.5 route with sigmoid scores, shared experts
-    and routing biases (DeepSeek-V3's recipe)."""
+    """Mixtral, GraniteMoe, Qwen3-MoE, OLMoE, FlexOlmo and Qwen2-MoE route with a
+    softmax over the experts and train with the Switch auxiliary loss (Qwen2-MoE
+    adds a gated shared expert); Dots1 and GLM-4.5 route with sigmoid scores,
+    shared experts and routing biases (DeepSeek-V3's recipe)."""
     experts_key, hidden_key = _MOE_KEYS[model_type]
     if model_type in _SIGMOID_MOE_TYPES:
         answers = {
@@ -775,14 +786,15 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
         "moe": True,
         "moe_experts": config[experts_key],
         "moe_top_k": config["num_experts_per_tok"],
-        # Mixtral's and OLMoE's (and FlexOlmo's) experts are as wide as the (unused)
-        # dense feed-forward.
+        # Mixtral's, GraniteMoe's, OLMoE's and FlexOlmo's experts are as wide as
+        # the (unused) dense feed-forward.
         "moe_hidden_dim": 0
         if hidden_key == "intermediate_size"
         else config[hidden_key],
         "moe_shared_experts": 0,
         "moe_score_func": "softmax",
-        "moe_route_norm": model_type == "mixtral"
+        # GraniteMoe's softmax over the top-k logits is Mixtral's renormalization.
+        "moe_route_norm": model_type in ("mixtral", "granitemoe")
         or bool(config.get("norm_topk_prob", False)),
         "moe_route_scale": 1.0,
         "moe_load_balancing": "aux_loss" if aux_loss_coeff else "none",
@@ -934,7 +946,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers["nope_every"] = nope_every
     if model_type in _GEMMA_SCORE_TYPES:
         answers.update(_gemma_score_answers(config, head_dim))
-    if model_type == "granite":
+    if model_type in _GRANITE_TYPES:
         answers.update(_granite_answers(config, head_dim))
     if model_type in _COHERE_TYPES:
         answers["logit_multiplier"] = float(config["logit_scale"])

@@ -375,6 +375,16 @@ CHANGED_CONFIGS = {
             "rope_scaling": LLAMA3_ROPE,
         },
     ),
+    # Scores scaled by head_dim ** -0.5, one expert per token, no aux loss, tied.
+    "granitemoe_sqrt_scale_top1_tied": (
+        "granitemoe-defaults.json",
+        {
+            "attention_multiplier": 16**-0.5,
+            "num_experts_per_tok": 1,
+            "router_aux_loss_coef": 0.0,
+            "tie_word_embeddings": True,
+        },
+    ),
     "glm_pre_norm": (
         "glm4-9b-defaults.json",
         {"model_type": "glm", "architectures": ["GlmForCausalLM"]},
@@ -866,6 +876,24 @@ def test_answers_for_mixtral():
     assert answers["moe_route_norm"] and answers["moe_aux_loss_coeff"] == 0.02
     assert not answers["qk_norm"] and answers["sliding_window"] == 0
     assert answers["flavor_name"] == "47B"
+
+
+def test_answers_for_granitemoe(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "granitemoe-defaults.json")
+    # Mixtral's routing (the softmax over the top-k logits renormalizes them), in
+    # Granite's blocks: scores scaled by 1 / 128, logits divided by 16.
+    assert answers["moe"] and (answers["moe_experts"], answers["moe_top_k"]) == (8, 2)
+    assert (answers["moe_score_func"], answers["moe_route_norm"]) == ("softmax", True)
+    assert answers["moe_hidden_dim"] == 0  # the experts are intermediate_size wide
+    assert (answers["attn_scale_dim"], answers["logit_multiplier"]) == (128**2, 1 / 16)
+    assert (answers["embedding_multiplier"], answers["residual_multiplier"]) == (
+        12.0,
+        0.22,
+    )
+    assert answers["moe_aux_loss_coeff"] == 0.001 and answers["flavor_name"] == "37B"
+    _assert_renders_with_counterpart(
+        tmp_path, "granitemoe-defaults.json", "GraniteMoeForCausalLM"
+    )
 
 
 def test_answers_for_qwen3_moe():
@@ -1396,6 +1424,8 @@ def test_answers_for_llama_rope_scaling():
             {"router_jitter_noise": 0.1},
             ["router_jitter_noise=0.1"],
         ),
+        # GraniteMoe with biases on all four attention projections.
+        ("granitemoe-defaults.json", {"attention_bias": True}, ["attention_bias=True"]),
         # Dots1 without shared experts; local layers.
         ("dots.llm1-base.json", {"n_shared_experts": None}, ["n_shared_experts=None"]),
         # OLMoE with q, k and v clamped, or biases on all four projections.
