@@ -376,7 +376,10 @@ def _rope(
         # it (its ntk_alpha): plain RoPE with that base at every length.
         head = _head_dim(config)
         alpha = params.pop("alpha")
-        params["rope_theta"] = params["rope_theta"] * alpha ** (head / (head - 2))
+        if head > 2:
+            params["rope_theta"] = params["rope_theta"] * alpha ** (head / (head - 2))
+        else:  # transformers divides by head_dim - 2
+            unsupported["rope alpha"] = f"{alpha} with heads of {head}"
         kind = "default"
     elif kind == "dynamic" and model_type not in _PER_TYPE_ROPE:
         # Dynamic NTK rescales only past max_position_embeddings, the longest

@@ -1440,6 +1440,12 @@ def test_answers_for_llama_rope_scaling():
             ["use_qk_norm=False", "use_cla=True"],
         ),
         ("hunyuan-7b.json", {"attention_bias": True}, ["attention_bias=True"]),
+        # HunYuan's NTK alpha with heads of 2 (transformers divides by head_dim - 2).
+        (
+            "hunyuan-7b.json",
+            {"head_dim": 2},
+            ["rope alpha='1000.0 with heads of 2'"],
+        ),
         # FlexOlmo with biases on all four projections.
         ("flex_olmo-defaults.json", {"attention_bias": True}, ["attention_bias=True"]),
         # Qwen2-MoE's shared expert as wide as no whole number of experts; MoE
