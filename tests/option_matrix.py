@@ -51,8 +51,8 @@ OPTIONS = {
     "nope_layers": ["none", "every_2nd"],
     # How HF checkpoints hold the weights (hf_layout; dense models only): Phi-3
     # stacks q/k/v and gate/up, GLM gate/up and keeps RoPE rows in pairs, Cohere
-    # keeps RoPE rows in pairs.
-    "hf_layout": ["llama", "phi3", "glm", "cohere"],
+    # keeps RoPE rows in pairs, Granite 4 stacks gate/up under its own names.
+    "hf_layout": ["llama", "phi3", "glm", "cohere", "granite4"],
     # Whole MoE recipes: together they take every MoE branch of the template.
     "moe": [
         "off",

@@ -1,7 +1,7 @@
 """Run by torchrun, 2 processes on gloo (tests/test_sharded_fusion.py): an adapter
-whose checkpoints stack projections into one matrix (Phi-3's, GLM's layouts)
-converts FSDP-sharded weights to and from HF names as it converts whole ones,
-and keeps them sharded: no rank holds a stacked matrix whole once it is built.
+whose checkpoints stack projections into one matrix (Phi-3's, GLM's and Granite 4's
+layouts) converts FSDP-sharded weights to and from HF names as it converts whole
+ones, and keeps them sharded: no rank holds a stacked matrix whole once it is built.
 argv[1]: a rendered model folder."""
 
 import sys
@@ -48,10 +48,12 @@ def main(model_dir: Path) -> None:
     expected = adapter.to_hf(whole)
     hf = adapter.to_hf(sharded)
     assert hf.keys() == expected.keys()
-    assert any(key.endswith("gate_up_proj.weight") for key in hf)
     for key, value in hf.items():
         torch.testing.assert_close(value.full_tensor(), expected[key], atol=0, rtol=0)
-    fused = {key: hf[key] for key in hf if "qkv_proj" in key or "gate_up_proj" in key}
+    # The stacked matrices, by the names the layout gives them.
+    stacked_names = sys.modules[type(adapter).__module__]._FUSED_KEYS
+    fused = {key: hf[key] for key in hf if key.split(".", 3)[-1] in stacked_names}
+    assert len(fused) == len(stacked_names) * args.n_layers, sorted(fused)
     assert_sharded_copies(fused)
     # The HF state dict holds no more than the model's shards (less when tied).
     ratio = local_elements(hf) / local_elements(sharded)

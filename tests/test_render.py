@@ -174,6 +174,8 @@ COUNTERPARTS = {
     "gemma1_like": "GemmaForCausalLM",
     "vaultgemma_like": "VaultGemmaForCausalLM",
     "granitemoe_like": "GraniteMoeForCausalLM",
+    "granite4_like": "GraniteMoeHybridForCausalLM",
+    "granite4_nope": "GraniteMoeHybridForCausalLM",
 }
 
 

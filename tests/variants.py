@@ -40,10 +40,12 @@ blocks with RoPE rows in pairs in the checkpoints, heads wider than dim // n_hea
 embeddings), helium_like (Helium: the same with a qkv bias and plain RoPE),
 gemma1_like (Gemma 2B: Gemma's GeGLU and scaled embeddings in pre-norm blocks, MQA,
 heads of 256), vaultgemma_like (VaultGemma: the same with GQA, heads wider than
-dim // n_heads and Gemma 2's soft caps, full attention in every layer) and
+dim // n_heads and Gemma 2's soft caps, full attention in every layer),
 granitemoe_like (GraniteMoe: Granite's multipliers and score scale around 40
 softmax-routed experts, 8 per token, renormalized; tied embeddings; experts stacked
-in the checkpoints, gate and up in one tensor).
+in the checkpoints, gate and up in one tensor), granite4_like (Granite 4.0's
+attention-only models: Granite's blocks with gate and up stacked in the checkpoints,
+GQA, tied) and granite4_nope (the same without RoPE, scores scaled by head_dim).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -390,6 +392,27 @@ VARIANTS = {
         "moe_load_balancing": "expert_bias",
         "moe_dense_layers": 1,
         "moe_hidden_dim": 384,
+        "extra_flavors": {},
+    },
+    "granite4_like": {
+        "n_heads": 16,
+        "n_kv_heads": 4,
+        "positional": "rope",
+        "rope_theta": 10000000.0,
+        "weight_tying": True,
+        "ffn_hidden_dim": 8192,
+        "attn_scale_dim": 16384,
+        "embedding_multiplier": 12.0,
+        "residual_multiplier": 0.22,
+        "logit_multiplier": 0.0625,
+        "hf_layout": "granite4",
+    },
+    "granite4_nope": {
+        "model_name": "g4",
+        "positional": "none",
+        "embedding_multiplier": 12.0,
+        "residual_multiplier": 0.22,
+        "hf_layout": "granite4",
         "extra_flavors": {},
     },
     "granitemoe_like": {
