@@ -48,6 +48,7 @@ SUPPORTED_MODEL_TYPES = (
     "glm4",
     "granite",
     "granitemoe",
+    "granitemoehybrid",
     "cohere",
     "cohere2",
     "exaone4",
@@ -70,8 +71,12 @@ _DROPOUT_KEYS = {
     "phi3": ("resid_pdrop", "embd_pdrop"),
 }
 # Granite 3's blocks (constant multipliers on the embeddings, residual branches,
-# scores and logits), dense or with Mixtral's routing (GraniteMoe).
-_GRANITE_TYPES = ("granite", "granitemoe")
+# scores and logits), dense or with Mixtral's routing (GraniteMoe), and Granite
+# 4's attention-only models (GraniteMoeHybrid without Mamba layers or experts).
+_GRANITE_TYPES = ("granite", "granitemoe", "granitemoehybrid")
+# Granite 4's dense MLP is its shared_mlp, shared_intermediate_size wide
+# (intermediate_size is its experts'); RoPE only with position_embedding_type "rope".
+_SHARED_MLP_TYPES = ("granitemoehybrid",)
 # Llama's blocks with a ReLU² MLP, not gated (Arcee AFM).
 _RELU2_TYPES = ("arcee",)
 # GeGLU blocks, embeddings scaled by sqrt(dim), and RMSNorms that scale by
@@ -121,6 +126,7 @@ _HF_LAYOUTS = {
     # Llama's blocks whose checkpoints keep RoPE rows in pairs, as Cohere's do.
     "ernie4_5": "cohere",
     "helium": "cohere",
+    "granitemoehybrid": "granite4",  # gate and up stacked in shared_mlp.input_linear
 }
 # Cohere's blocks: one bias-free LayerNorm (its eps is layer_norm_eps) before
 # attention and MLP side by side, logits multiplied by logit_scale.
@@ -523,6 +529,13 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         expect("use_sliding_window", (False, None))
     if model_type in (*_QK_NORM_TYPES, *_GEMMA_TYPES):
         expect("attention_bias", (False, None))
+    if model_type in _SHARED_MLP_TYPES:
+        # Attention in every layer (transformers' default is Mamba layers, which it
+        # names "linear_attention"), and no experts beside the shared MLP.
+        layer_types = config["layer_types"] or ["linear_attention"]
+        if set(layer_types) != {"attention"}:
+            found["layer_types"] = sorted(set(layer_types))
+        expect("num_local_experts", (0,))
     if model_type == "hunyuan_v1_dense":
         # Keys of Tencent's own code that transformers' class does not read: it
         # always normalizes q and k and never shares keys and values across layers.
@@ -850,13 +863,21 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         if key not in config
     ] + (
         []
-        if "intermediate_size" in config or model_type in _NO_DENSE_TYPES
+        if "intermediate_size" in config
+        or model_type in (*_NO_DENSE_TYPES, *_SHARED_MLP_TYPES)
         else ["intermediate_size"]
     )
     missing += [key for key in _MOE_KEYS.get(model_type, ()) if key not in config]
     if missing:
         raise MytitanError(f"--from-hf {path} lacks {', '.join(missing)}")
     config = _with_transformers_defaults(config, model_type)
+    # Granite 4 rotates only with position_embedding_type "rope": otherwise it
+    # reads no RoPE keys.
+    nope = (
+        model_type in _SHARED_MLP_TYPES and config["position_embedding_type"] != "rope"
+    )
+    if nope:
+        config = {**config, "rope_parameters": None, "rope_scaling": None}
     _check_layer_types_derivable(config, model_type, path)
     rope, rope_unsupported = _rope(config, model_type)
     window_pattern = _attention_window(config, model_type)
@@ -935,12 +956,17 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "ffn_hidden_dim": config[
             "moe_intermediate_size"
             if model_type in _NO_DENSE_TYPES
+            else "shared_intermediate_size"
+            if model_type in _SHARED_MLP_TYPES
             else "intermediate_size"
         ],
         "weight_tying": bool(config["tie_word_embeddings"]),
         "embedding_scale": model_type in _GEMMA_TYPES,
         "extra_flavors": {},
     }
+    if nope:
+        answers["positional"] = "none"
+        del answers["rope_theta"]
     if rope["partial_rotary_factor"] != 1.0:
         answers["rope_fraction"] = rope["partial_rotary_factor"]
     if window:

@@ -124,7 +124,7 @@ def _tiny(config: dict) -> dict:
         ("num_experts", 4),
         ("n_routed_experts", 4),
     ):
-        if key in config:
+        if config.get(key):  # none stays none (Granite 4's dense models)
             tiny[key] = size
     if "num_experts_per_tok" in config:
         tiny["num_experts_per_tok"] = 2
@@ -134,6 +134,8 @@ def _tiny(config: dict) -> dict:
         tiny["no_rope_layer_interval"] = 2
     if "moe_intermediate_size" in config:
         tiny["moe_intermediate_size"] = 48
+    if "shared_intermediate_size" in config:
+        tiny["shared_intermediate_size"] = 160  # Granite 4's dense MLP
     if "shared_expert_intermediate_size" in config:
         # Qwen2-MoE's shared expert: as many experts wide as the model's.
         experts = (
@@ -384,6 +386,11 @@ CHANGED_CONFIGS = {
             "router_aux_loss_coef": 0.0,
             "tie_word_embeddings": True,
         },
+    ),
+    # Granite 4 without RoPE, GQA, untied.
+    "granitemoehybrid_nope_gqa": (
+        "granitemoehybrid-dense-defaults.json",
+        {"position_embedding_type": "nope", "num_key_value_heads": 2},
     ),
     "glm_pre_norm": (
         "glm4-9b-defaults.json",
@@ -894,6 +901,30 @@ def test_answers_for_granitemoe(tmp_path):
     _assert_renders_with_counterpart(
         tmp_path, "granitemoe-defaults.json", "GraniteMoeForCausalLM"
     )
+
+
+def test_answers_for_granitemoehybrid(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "granitemoehybrid-dense-defaults.json")
+    # Granite's blocks, attention in every layer, the shared MLP as the dense one,
+    # gate and up stacked in the checkpoints (Granite 4's layout).
+    assert (answers["hf_layout"], answers["ffn_hidden_dim"]) == ("granite4", 11008)
+    assert not answers.get("moe") and answers["positional"] == "rope"
+    assert (answers["attn_scale_dim"], answers["logit_multiplier"]) == (128**2, 1 / 16)
+    assert answers["flavor_name"] == "6.7B"
+    _assert_renders_with_counterpart(
+        tmp_path, "granitemoehybrid-dense-defaults.json", "GraniteMoeHybridForCausalLM"
+    )
+
+
+def test_granite_4_without_rope_reads_as_nope(tmp_path):
+    config = json.loads((CONFIGS / "granitemoehybrid-dense-defaults.json").read_text())
+    # transformers rotates only with "rope" (Granite 4.0-H writes "nope"); the RoPE
+    # keys are then not read.
+    config |= {"position_embedding_type": "nope", "rope_scaling": {"rope_type": "x"}}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    answers = answers_from_hf_config(path)
+    assert answers["positional"] == "none" and "rope_theta" not in answers
 
 
 def test_answers_for_qwen3_moe():
@@ -1426,6 +1457,13 @@ def test_answers_for_llama_rope_scaling():
         ),
         # GraniteMoe with biases on all four attention projections.
         ("granitemoe-defaults.json", {"attention_bias": True}, ["attention_bias=True"]),
+        # Granite 4 with Mamba layers (transformers' default without layer_types),
+        # or with experts beside its shared MLP.
+        (
+            "granitemoehybrid-dense-defaults.json",
+            {"layer_types": None, "num_local_experts": 8},
+            ["layer_types=['linear_attention']", "num_local_experts=8"],
+        ),
         # Dots1 without shared experts; local layers.
         ("dots.llm1-base.json", {"n_shared_experts": None}, ["n_shared_experts=None"]),
         # OLMoE with q, k and v clamped, or biases on all four projections.
