@@ -67,6 +67,13 @@ RECIPES = [
     ("GlmForCausalLM", {"hf_layout": "glm"}),
     ("Glm4ForCausalLM", {"hf_layout": "glm", "norm_placement": "sandwich"}),
     ("GraniteForCausalLM", {"multipliers": "granite"}),
+    # GraniteMoe: Mixtral's routing in Granite's blocks.
+    ("GraniteMoeForCausalLM", {"multipliers": "granite", "moe": "softmax_aux_loss"}),
+    # Granite 4's attention-only models: Granite's blocks, gate/up stacked.
+    (
+        "GraniteMoeHybridForCausalLM",
+        {"multipliers": "granite", "hf_layout": "granite4"},
+    ),
     (
         "CohereForCausalLM",
         {
