@@ -52,6 +52,7 @@ def main(model_dir: Path) -> None:
         torch.testing.assert_close(value.full_tensor(), expected[key], atol=0, rtol=0)
     # The stacked matrices, by the names the layout gives them.
     stacked_names = sys.modules[type(adapter).__module__]._FUSED_KEYS
+    assert stacked_names, "the layout stacks no matrix"
     fused = {key: hf[key] for key in hf if key.split(".", 3)[-1] in stacked_names}
     assert len(fused) == len(stacked_names) * args.n_layers, sorted(fused)
     assert_sharded_copies(fused)
