@@ -60,6 +60,7 @@ SUPPORTED_MODEL_TYPES = (
     "ernie4_5",
     "helium",
     "hunyuan_v1_dense",
+    "nemotron",
 )
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
@@ -77,8 +78,9 @@ _GRANITE_TYPES = ("granite", "granitemoe", "granitemoehybrid")
 # Granite 4's dense MLP is its shared_mlp, shared_intermediate_size wide
 # (intermediate_size is its experts'); RoPE only with position_embedding_type "rope".
 _SHARED_MLP_TYPES = ("granitemoehybrid",)
-# Llama's blocks with a ReLU² MLP, not gated (Arcee AFM).
-_RELU2_TYPES = ("arcee",)
+# Llama's blocks with a ReLU² MLP, not gated (Arcee AFM), and Nemotron's: the same
+# around LayerNorms that scale by 1 + weight (the adapter's business).
+_RELU2_TYPES = ("arcee", "nemotron")
 # GeGLU blocks, embeddings scaled by sqrt(dim), and RMSNorms that scale by
 # 1 + weight (the adapter's business); Gemma 2's and 3's between sandwich norms.
 _GEMMA_TYPES = ("gemma", "gemma2", "gemma3_text", "vaultgemma")
@@ -131,12 +133,16 @@ _HF_LAYOUTS = {
 # Cohere's blocks: one bias-free LayerNorm (its eps is layer_norm_eps) before
 # attention and MLP side by side, logits multiplied by logit_scale.
 _COHERE_TYPES = ("cohere", "cohere2")
-# The LayerNorm kinds (norm), where it is not RMSNorm; their eps is layer_norm_eps.
+# The LayerNorm kinds (norm), where it is not RMSNorm.
 _LAYER_NORMS = {
     "stablelm": "layernorm",
     "cohere": "layernorm_nobias",
     "cohere2": "layernorm_nobias",
+    "nemotron": "layernorm",
 }
+# The key of the norms' eps, where it is neither rms_norm_eps (RMSNorm) nor
+# layer_norm_eps (LayerNorm).
+_NORM_EPS_KEYS = {"nemotron": "norm_eps"}
 # Model types whose q/k/v bias is the attention_bias flag.
 _ATTENTION_BIAS_TYPES = ("glm", "glm4", "glm4_moe", "seed_oss", "solar_open", "helium")
 # Model types that may rotate only part of each head, with transformers' default share.
@@ -146,6 +152,7 @@ _PARTIAL_ROTARY_DEFAULTS = {
     "glm": 0.5,
     "glm4": 0.5,
     "glm4_moe": 0.5,
+    "nemotron": 0.5,
 }
 # Keys of the expert count, and of the expert hidden size, per MoE model type.
 _MOE_KEYS = {
@@ -159,6 +166,8 @@ _MOE_KEYS = {
     "glm4_moe": ("n_routed_experts", "moe_intermediate_size"),
     "solar_open": ("n_routed_experts", "moe_intermediate_size"),
 }
+# Keys that a model type's config must give, beyond the sizes every one must.
+_REQUIRED_KEYS = {"nemotron": ("num_key_value_heads",)}
 # MoE model types without dense blocks, whose configs have no intermediate_size
 # (Solar Open: GLM-4.5's routing in Llama's attention, in every block).
 _NO_DENSE_TYPES = ("solar_open",)
@@ -582,6 +591,12 @@ def _norm_placement(config: dict[str, Any], model_type: str) -> str:
     return _NORM_PLACEMENTS.get(model_type, "pre")
 
 
+def _norm_eps_key(model_type: str) -> str:
+    if model_type in _NORM_EPS_KEYS:
+        return _NORM_EPS_KEYS[model_type]
+    return "layer_norm_eps" if model_type in _LAYER_NORMS else "rms_norm_eps"
+
+
 def _head_dim(config: dict[str, Any]) -> int:
     """transformers' head size: the config's own, else hidden_size // heads."""
     return (
@@ -868,6 +883,11 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         else ["intermediate_size"]
     )
     missing += [key for key in _MOE_KEYS.get(model_type, ()) if key not in config]
+    # Nemotron's config class leaves num_key_value_heads unset (not MHA), which
+    # transformers' model cannot divide by.
+    missing += [
+        key for key in _REQUIRED_KEYS.get(model_type, ()) if config.get(key) is None
+    ]
     if missing:
         raise MytitanError(f"--from-hf {path} lacks {', '.join(missing)}")
     config = _with_transformers_defaults(config, model_type)
@@ -946,11 +966,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "sliding_window": window,
         "norm": _LAYER_NORMS.get(model_type, "rmsnorm"),
         "norm_placement": _norm_placement(config, model_type),
-        "norm_eps": float(
-            config["layer_norm_eps"]
-            if model_type in _LAYER_NORMS
-            else config["rms_norm_eps"]
-        ),
+        "norm_eps": float(config[_norm_eps_key(model_type)]),
         "ffn": _ffn(model_type),
         # Without dense blocks the dense width is unused: the experts' stands in.
         "ffn_hidden_dim": config[
