@@ -392,6 +392,28 @@ CHANGED_CONFIGS = {
         "granitemoehybrid-dense-defaults.json",
         {"position_embedding_type": "nope", "num_key_value_heads": 2},
     ),
+    # Minitron 8B's kind: heads other than dim // n_heads (it has 48 at width
+    # 4096), half of each rotated; here with Llama 3's RoPE scaling.
+    "nemotron_wide_heads_llama3": (
+        "nemotron-4-4b.json",
+        {"head_dim": 32, "rope_scaling": LLAMA3_ROPE},
+    ),
+    # MHA, whole heads rotated with YaRN past a 4K original context, tied.
+    "nemotron_mha_whole_heads_tied_yarn": (
+        "nemotron-4-4b.json",
+        {
+            "num_key_value_heads": 4,
+            "partial_rotary_factor": 1.0,
+            "tie_word_embeddings": True,
+            "max_position_embeddings": 16384,
+            "rope_parameters": {
+                "rope_type": "yarn",
+                "rope_theta": 10000.0,
+                "factor": 4.0,
+                "original_max_position_embeddings": 4096,
+            },
+        },
+    ),
     "glm_pre_norm": (
         "glm4-9b-defaults.json",
         {"model_type": "glm", "architectures": ["GlmForCausalLM"]},
@@ -814,6 +836,7 @@ OPTIONAL_KEYS = {
     "max_position_embeddings": ("max_seq_len", lambda hf: hf.max_position_embeddings),
     "rms_norm_eps": ("norm_eps", lambda hf: hf.rms_norm_eps),
     "layer_norm_eps": ("norm_eps", lambda hf: hf.layer_norm_eps),
+    "norm_eps": ("norm_eps", lambda hf: hf.norm_eps),
     "tie_word_embeddings": ("weight_tying", lambda hf: hf.tie_word_embeddings),
     "logit_scale": ("logit_multiplier", lambda hf: hf.logit_scale),
 }
@@ -826,6 +849,8 @@ OPTIONAL_KEYS = {
         for name in CONFIG_NAMES
         for key in OPTIONAL_KEYS
         if key in json.loads((CONFIGS / name).read_text())
+        # Nemotron's has no default (it is refused by name: see the refusals).
+        and (name, key) != ("nemotron-4-4b.json", "num_key_value_heads")
     ],
 )
 def test_a_key_left_out_reads_as_transformers_default(tmp_path, config_name, key):
@@ -913,6 +938,19 @@ def test_answers_for_granitemoehybrid(tmp_path):
     assert answers["flavor_name"] == "6.7B"
     _assert_renders_with_counterpart(
         tmp_path, "granitemoehybrid-dense-defaults.json", "GraniteMoeHybridForCausalLM"
+    )
+
+
+def test_answers_for_nemotron(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "nemotron-4-4b.json")
+    # Llama's blocks around LayerNorms (with bias), a ReLU² MLP (two matrices),
+    # half of each head rotated unless the config says otherwise.
+    assert (answers["norm"], answers["norm_eps"]) == ("layernorm", 1e-5)
+    assert (answers["ffn"], answers["ffn_hidden_dim"]) == ("relu2", 9216)
+    assert (answers["rope_fraction"], answers["norm_placement"]) == (0.5, "pre")
+    assert (answers["n_kv_heads"], answers["flavor_name"]) == (8, "4.2B")
+    _assert_renders_with_counterpart(
+        tmp_path, "nemotron-4-4b.json", "NemotronForCausalLM"
     )
 
 
@@ -1401,6 +1439,18 @@ def test_answers_for_llama_rope_scaling():
             "arcee-defaults.json",
             {"hidden_act": "silu", "mlp_bias": True},
             ["hidden_act='silu'", "mlp_bias=True"],
+        ),
+        (
+            # Nemotron with biases on the attention projections and in the MLP.
+            "nemotron-4-4b.json",
+            {"attention_bias": True, "mlp_bias": True},
+            ["attention_bias=True", "mlp_bias=True"],
+        ),
+        (
+            # Nemotron's config class has no KV head count of its own: not MHA.
+            "nemotron-4-4b.json",
+            {"num_key_value_heads": None},
+            ["lacks num_key_value_heads"],
         ),
         (
             # Scores scaled by no size's inverse square root; biases on all four
