@@ -108,6 +108,11 @@ RECIPES = [
     ("HunYuanDenseV1ForCausalLM", {"qk_norm": "head_after_rope"}),
     # Arcee AFM: Llama's blocks with a ReLU² MLP.
     ("ArceeForCausalLM", {"ffn": "relu2"}),
+    # Nemotron-4 and Minitron: the same around LayerNorms, half of each head rotated.
+    (
+        "NemotronForCausalLM",
+        {"norm": "layernorm", "ffn": "relu2", "rope_share": "half"},
+    ),
     # Llama's blocks with RoPE rows in pairs in the checkpoints: Helium's heads are
     # dim // n_heads, with or without a qkv bias; ERNIE 4.5's wider, bias-free.
     ("HeliumForCausalLM", {"hf_layout": "cohere"}),

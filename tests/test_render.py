@@ -176,6 +176,7 @@ COUNTERPARTS = {
     "granitemoe_like": "GraniteMoeForCausalLM",
     "granite4_like": "GraniteMoeHybridForCausalLM",
     "granite4_nope": "GraniteMoeHybridForCausalLM",
+    "nemotron_like": "NemotronForCausalLM",
 }
 
 

@@ -45,7 +45,10 @@ granitemoe_like (GraniteMoe: Granite's multipliers and score scale around 40
 softmax-routed experts, 8 per token, renormalized; tied embeddings; experts stacked
 in the checkpoints, gate and up in one tensor), granite4_like (Granite 4.0's
 attention-only models: Granite's blocks with gate and up stacked in the checkpoints,
-GQA, tied) and granite4_nope (the same without RoPE, scores scaled by head_dim).
+GQA, tied), granite4_nope (the same without RoPE, scores scaled by head_dim) and
+nemotron_like (Minitron 8B's kind: Llama's blocks around LayerNorms that scale by
+1 + weight in the checkpoints, a ReLU² MLP, half of each head rotated, 48 heads
+wider than dim // n_heads, GQA).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -444,6 +447,16 @@ VARIANTS = {
         "rope_fraction": 0.5,
         "qkv_bias": True,
         "n_kv_heads": 32,
+    },
+    "nemotron_like": {
+        "norm": "layernorm",
+        "ffn": "relu2",
+        "rope_fraction": 0.5,
+        "rope_theta": 10000.0,
+        "n_heads": 48,
+        "n_kv_heads": 8,
+        "head_dim": 128,
+        "extra_flavors": {},
     },
     "stablelm_like": {
         "norm": "layernorm",
