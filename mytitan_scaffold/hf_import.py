@@ -166,7 +166,9 @@ _MOE_KEYS = {
     "glm4_moe": ("n_routed_experts", "moe_intermediate_size"),
     "solar_open": ("n_routed_experts", "moe_intermediate_size"),
 }
-# Keys that a model type's config must give, beyond the sizes every one must.
+# Keys that a model type's config must give, beyond the sizes every one must:
+# Nemotron's config class leaves num_key_value_heads unset (None, not MHA), and
+# transformers' model cannot divide by that.
 _REQUIRED_KEYS = {"nemotron": ("num_key_value_heads",)}
 # MoE model types without dense blocks, whose configs have no intermediate_size
 # (Solar Open: GLM-4.5's routing in Llama's attention, in every block).
@@ -883,8 +885,6 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         else ["intermediate_size"]
     )
     missing += [key for key in _MOE_KEYS.get(model_type, ()) if key not in config]
-    # Nemotron's config class leaves num_key_value_heads unset (not MHA), which
-    # transformers' model cannot divide by.
     missing += [
         key for key in _REQUIRED_KEYS.get(model_type, ()) if config.get(key) is None
     ]
