@@ -81,13 +81,14 @@ def debug_model(spec, seed: int = 0) -> torch.nn.Module:
     return model
 
 
-def randomize_norms(model: torch.nn.Module, seed: int = 0) -> None:
-    """Norm weights away from their init, where a block's norms all look alike:
-    logit parity then tells them apart (a norm mapped to another's name fails)."""
+def randomize_norms_and_biases(model: torch.nn.Module, seed: int = 0) -> None:
+    """Norm weights and every bias away from their init (ones, zeros), where a
+    block's norms all look alike and zeros in any order are zeros: logit parity
+    then tells them apart (one mapped to another's name fails)."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, param in model.named_parameters():
-            if "norm" in name:
+            if "norm" in name or name.endswith(".bias"):
                 param.add_(0.1 * torch.randn(param.shape, generator=generator))
 
 
@@ -121,7 +122,7 @@ def assert_hf_class_gives_equal_logits(spec, adapter, folder: Path) -> None:
 
     args = spec.model_args["debugmodel"]
     model = debug_model(spec).eval()
-    randomize_norms(model)
+    randomize_norms_and_biases(model)
     exported = spec.state_dict_adapter(args, None).to_hf(model.state_dict())
     # Copies: safetensors refuses tensors that share memory (views of one weight).
     save_file({k: v.clone() for k, v in exported.items()}, folder / "model.safetensors")

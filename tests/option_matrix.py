@@ -18,7 +18,8 @@ OPTIONS = {
     # qk-norm per head, one weight for all heads, after RoPE (HunYuan) is
     # head_after_rope.
     "qk_norm": ["off", "head", "head_weights", "full", "head_after_rope"],
-    "qkv_bias": [False, True],
+    # Biases: none, on q/k/v alone (qkv_bias), on every projection (linear_bias).
+    "bias": ["none", "qkv", "every"],
     "positional": [
         "rope",
         "rope_llama3",
@@ -113,9 +114,10 @@ def valid(combination: dict) -> bool:
     and their checkpoints use Llama's layout; a rotated share, NoPE layers among
     RoPE ones, and a qk-norm after RoPE need RoPE; scaling the global layers only needs scaled RoPE
     and global layers; a local RoPE base needs RoPE and global layers; embeddings
-    take one scale, sqrt(dim) or a multiplier."""
+    take one scale, sqrt(dim) or a multiplier; the experts have no biases."""
     return (
         (combination["moe"] == "off" or combination["ffn"] == "swiglu")
+        and (combination["moe"] == "off" or combination["bias"] != "every")
         and (
             combination["embeddings"] == "plain" or combination["multipliers"] == "none"
         )
@@ -162,6 +164,11 @@ def _make_valid(combination: dict, keep: set) -> None:
     if combination["moe"] != "off" and combination["ffn"] != "swiglu":
         if "moe" in keep:
             combination["ffn"] = "swiglu"
+        else:
+            combination["moe"] = "off"
+    if combination["moe"] != "off" and combination["bias"] == "every":
+        if "moe" in keep:
+            combination["bias"] = "qkv"
         else:
             combination["moe"] = "off"
     if combination["moe"] != "off" and combination["hf_layout"] != "llama":
@@ -315,7 +322,6 @@ def answers(combination: dict, name: str) -> dict:
         "n_kv_heads": kv,
         "head_dim": 128 if combination["head_dim"] == "explicit" else 0,
         "qk_norm": combination["qk_norm"] != "off",
-        "qkv_bias": combination["qkv_bias"],
         "positional": combination["positional"],
         "norm": combination["norm"],
         "norm_placement": combination["norm_placement"],
@@ -325,6 +331,11 @@ def answers(combination: dict, name: str) -> dict:
         "embedding_scale": combination["embeddings"] == "scaled",
         "extra_flavors": {},
     }
+    # qkv_bias is asked only without linear_bias, which implies it.
+    if combination["bias"] == "every":
+        result["linear_bias"] = True
+    else:
+        result["qkv_bias"] = combination["bias"] == "qkv"
     if combination["attention_scores"] in ("scaled", "capped"):
         result["attn_scale_dim"] = 96
     # Tight, so that they bite on the debug models' small scores and logits.
@@ -369,25 +380,41 @@ def answers(combination: dict, name: str) -> dict:
 
 @functools.cache
 def _hf_nearest():
-    """copier.yml's `hf_nearest` computation, and the plain defaults it may read."""
+    """copier.yml's `hf_nearest` computation, the plain defaults it may read, and
+    the templated defaults of the questions asked before it (such as qkv_bias's),
+    which copier renders in order when a question is not asked."""
     questions = yaml.safe_load((Path(__file__).parents[1] / "copier.yml").read_text())
     source = questions["hf_nearest"]["default"]
-    defaults = {
-        name: question["default"]
-        for name, question in questions.items()
-        if isinstance(question, dict)
-        and "default" in question
-        and not (isinstance(question["default"], str) and "{" in question["default"])
-    }
+    defaults, templated = {}, {}
+    for name, question in questions.items():
+        if name == "hf_nearest":
+            break
+        if not (isinstance(question, dict) and "default" in question):
+            continue
+        default = question["default"]
+        if not (isinstance(default, str) and "{" in default):
+            defaults[name] = default
+        elif re.search(rf"\b{name}\b", source):  # a templated answer it reads
+            templated[name] = (question.get("type"), default)
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    return source, environment.from_string(source), defaults
+    return source, environment.from_string(source), defaults, templated
+
+
+@functools.cache
+def _compiled(source: str) -> jinja2.Template:
+    return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(source)
 
 
 def hf_class(combination: dict) -> str | None:
     """The transformers class a model of `combination` names (None when even the
     nearest has unmet needs), from copier.yml's own table, without rendering."""
-    _, template, defaults = _hf_nearest()
-    nearest = json.loads(template.render(defaults | answers(combination, "probe")))
+    _, template, defaults, templated = _hf_nearest()
+    context = defaults | answers(combination, "probe")
+    for name, (kind, default) in templated.items():
+        if name not in context:
+            rendered = _compiled(default).render(context)
+            context[name] = rendered == "True" if kind == "bool" else rendered
+    nearest = json.loads(template.render(context))
     return None if nearest["unmet"] else nearest["architecture"]
 
 

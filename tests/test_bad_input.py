@@ -227,6 +227,15 @@ CASES = {
         ["new", "x", "--ffn", "gelu", "--moe"],
         "moe needs ffn=swiglu",
     ),
+    "moe_with_linear_bias": (
+        ["new", "x", "--linear-bias", "--moe"],
+        "moe takes no linear_bias",
+    ),
+    # linear_bias puts a bias on q, k and v itself.
+    "qkv_bias_beside_linear_bias": (
+        ["new", "x", "--linear-bias", "--no-qkv-bias"],
+        "--qkv-bias is not used: copier.yml asks qkv_bias only when not linear_bias",
+    ),
     "moe_one_expert": (
         ["new", "x", "--moe", "--moe-experts", "1"],
         "moe_experts must be at least 2",

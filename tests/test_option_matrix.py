@@ -35,11 +35,11 @@ def test_pairwise_set_covers_every_pair():
     covered = set().union(*map(value_pairs, PAIRWISE))
     assert possible_pairs() <= covered
     assert all(valid(combination) for combination in PAIRWISE)
-    # MoE needs SwiGLU and Llama's HF layout, a rotated share, NoPE layers and a
-    # qk-norm after RoPE need RoPE, scaling the global layers only needs global
-    # layers and a scaled RoPE other than LongRoPE, a local RoPE base needs RoPE and
-    # global layers, and embeddings take one scale: the only pairs no valid
-    # combination can hold.
+    # MoE needs SwiGLU, Llama's HF layout and no bias beyond q/k/v, a rotated share,
+    # NoPE layers and a qk-norm after RoPE need RoPE, scaling the global layers only
+    # needs global layers and a scaled RoPE other than LongRoPE, a local RoPE base
+    # needs RoPE and global layers, and embeddings take one scale: the only pairs no
+    # valid combination can hold.
     impossible = {
         pair
         for a, b in itertools.combinations(OPTIONS, 2)
@@ -54,9 +54,11 @@ def test_pairwise_set_covers_every_pair():
         (("hf_layout", layout), ("moe", moe))
         for layout in OPTIONS["hf_layout"][1:]
         for moe in OPTIONS["moe"][1:]
-    } | {(("positional", "none"), ("rope_share", "half"))} | {
-        (("positional", "none"), ("qk_norm", "head_after_rope"))
-    } | {(("nope_layers", "every_2nd"), ("positional", "none"))} | {
+    } | {(("bias", "every"), ("moe", moe)) for moe in OPTIONS["moe"][1:]} | {
+        (("positional", "none"), ("rope_share", "half"))
+    } | {(("positional", "none"), ("qk_norm", "head_after_rope"))} | {
+        (("nope_layers", "every_2nd"), ("positional", "none"))
+    } | {
         (("positional", positional), ("rope_scaling_layers", "global"))
         for positional in ("rope", "rope_longrope", "none")
     } | {
@@ -75,7 +77,7 @@ def test_full_matrix_size_counts_what_full_matrix_yields(monkeypatch):
     # the rules refuse.
     two = ["moe", "ffn", "hf_layout", "positional", "rope_share", "nope_layers"]
     two += ["embeddings", "multipliers", "attention_window", "local_rope_base"]
-    two += ["rope_scaling_layers", "qkv_bias", "weight_tying"]
+    two += ["rope_scaling_layers", "bias", "weight_tying"]
     small = {
         name: [values[0], values[-1]] if name in two else values[-1:]
         for name, values in OPTIONS.items()

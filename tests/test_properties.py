@@ -41,7 +41,6 @@ def valid_answers(draw):
         "n_kv_heads": kv,
         "head_dim": head_dim,
         "qk_norm": draw(st.booleans()),
-        "qkv_bias": draw(st.booleans()),
         "positional": draw(st.sampled_from(OPTIONS["positional"])),
         "norm": draw(st.sampled_from(["rmsnorm", "layernorm", "layernorm_nobias"])),
         "ffn": draw(st.sampled_from(["swiglu", "geglu", "gelu", "relu2"])),
@@ -49,6 +48,11 @@ def valid_answers(draw):
         "weight_tying": draw(st.booleans()),
         "max_seq_len": draw(st.sampled_from([2048, 8192, 131072])),
     }
+    # qkv_bias is asked only without linear_bias, which implies it.
+    if draw(st.booleans()):
+        answers["linear_bias"] = True
+    else:
+        answers["qkv_bias"] = draw(st.booleans())
     if answers["qk_norm"]:
         # The option matrix's qk-norm values are scopes, but for the after-RoPE one.
         scopes = [v for v in OPTIONS["qk_norm"][1:] if v != "head_after_rope"]

@@ -33,11 +33,12 @@ STEPS = 4
 
 # The default recipe (GQA, Llama 3 RoPE, SwiGLU, RMSNorm) and one that takes the
 # other TP-relevant branches: tied embeddings, qk-norm with a weight per head (sharded
-# by heads under TP; bias-free beside biased LayerNorms), qkv bias, LayerNorm, parallel
+# by heads under TP; bias-free beside biased LayerNorms), a bias on every projection
+# (row-parallel ones' replicated under TP), LayerNorm, parallel
 # blocks (one norm feeding attention and feed-forward), plus YaRN on half of each
 # head, NoPE layers, GeGLU, and scores scaled by another size than the heads'
 # (through CP's ring attention too), with HF weights stacked as Phi-3 stacks them
-# (q/k/v and their biases, gate/up), and Granite's constant multipliers on the
+# (q/k/v and gate/up, biases too), and Granite's constant multipliers on the
 # embeddings, the residual branches and the (vocabulary-sharded under TP) logits.
 # The Gemma models below take sandwich norms.
 MODELS = {
@@ -46,7 +47,7 @@ MODELS = {
         "norm_placement": "parallel",
         "qk_norm": True,
         "qk_norm_scope": "head_weights",
-        "qkv_bias": True,
+        "linear_bias": True,
         "weight_tying": True,
         "norm": "layernorm",
         "ffn": "geglu",

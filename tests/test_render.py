@@ -171,6 +171,7 @@ COUNTERPARTS = {
     "hunyuan_like": "HunYuanDenseV1ForCausalLM",
     "ernie_like": "Ernie4_5ForCausalLM",
     "helium_like": "HeliumForCausalLM",
+    "llama_biased": "LlamaForCausalLM",
     "gemma1_like": "GemmaForCausalLM",
     "vaultgemma_like": "VaultGemmaForCausalLM",
     "granitemoe_like": "GraniteMoeForCausalLM",

@@ -48,7 +48,8 @@ attention-only models: Granite's blocks with gate and up stacked in the checkpoi
 GQA, tied), granite4_nope (the same without RoPE, scores scaled by head_dim) and
 nemotron_like (Minitron 8B's kind: Llama's blocks around LayerNorms that scale by
 1 + weight in the checkpoints, a ReLU² MLP, half of each head rotated, 48 heads
-wider than dim // n_heads, GQA).
+wider than dim // n_heads, GQA) and llama_biased (Llama with attention_bias and
+mlp_bias: a bias on every projection).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -238,6 +239,8 @@ VARIANTS = {
         "weight_tying": True,
     },
     "helium_like": {"hf_layout": "cohere", "qkv_bias": True, "positional": "rope"},
+    "llama_biased": {"linear_bias": True, "n_kv_heads": 4},
+    "phi3_layout_biased": {"linear_bias": True, "hf_layout": "phi3"},
     "gemma1_like": {
         "ffn": "geglu",
         "embedding_scale": True,
