@@ -255,6 +255,14 @@ def _dropout(config: dict[str, Any], model_type: str) -> dict[str, Any]:
     return {key: config[key] for key in keys if config.get(key)}
 
 
+def _biased_everywhere(config: dict[str, Any], model_type: str) -> bool:
+    """Whether every projection has a bias (linear_bias): Llama's attention_bias
+    with its mlp_bias, or ERNIE 4.5's use_bias."""
+    if model_type == "llama":
+        return bool(config.get("attention_bias")) and bool(config.get("mlp_bias"))
+    return model_type == "ernie4_5" and bool(config.get("use_bias"))
+
+
 def _ffn(model_type: str) -> str:
     if model_type in _GEMMA_TYPES:
         return "geglu"
@@ -498,22 +506,22 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
             found["query_pre_attn_scalar"] = scalar  # attn_scale_dim is a size
     if "quantization_config" in config:
         found["quantization_config"] = "present"
-    if model_type in (
+    # Llama's attention_bias is on all four projections, not q/k/v alone: the
+    # template has it with mlp_bias only (a bias on every projection).
+    llama_biased = model_type == "llama" and _biased_everywhere(config, model_type)
+    if not llama_biased and model_type in (
         "llama",
         *_LLAMA_ALIASES,
         "smollm3",
         *_GRANITE_TYPES,
         *_RELU2_TYPES,
     ):
-        # Llama's attention_bias is on all four projections, not q/k/v alone.
         expect("attention_bias", (False, None))
         expect("mlp_bias", (False, None))
     if model_type == "seed_oss":
         # Its attention_bias is Qwen2's q/k/v bias; the output's is another.
         expect("attention_out_bias", (False, None))
         expect("mlp_bias", (False, None))
-    if model_type == "ernie4_5":
-        expect("use_bias", (False, None))  # on every projection
     if model_type == "helium":
         expect("mlp_bias", (False, None))
     if model_type == "iquestcoder":
@@ -735,7 +743,10 @@ def _nparams(answers: dict[str, Any]) -> int:
     dim, heads, kv = answers["dim"], answers["n_heads"], answers["n_kv_heads"]
     head_dim = answers["head_dim"] or dim // heads
     attention = dim * head_dim * (2 * heads + 2 * kv)
-    attention += (heads + 2 * kv) * head_dim if answers["qkv_bias"] else 0
+    every_bias = answers.get("linear_bias", False)
+    if answers.get("qkv_bias") or every_bias:
+        attention += (heads + 2 * kv) * head_dim
+    attention += dim if every_bias else 0  # the output projection's bias
     if answers["qk_norm"]:
         # Full and head_weights norms weigh each head on its own; head ones share one.
         own = answers.get("qk_norm_scope") in ("full", "head_weights")
@@ -744,6 +755,8 @@ def _nparams(answers: dict[str, Any]) -> int:
     # A gated feed-forward has three matrices, ReLU² (Arcee's) two.
     matrices = 2 if answers["ffn"] == "relu2" else 3
     feed_forward = layers * matrices * dim * answers["ffn_hidden_dim"]
+    if every_bias:
+        feed_forward += layers * ((matrices - 1) * answers["ffn_hidden_dim"] + dim)
     if answers.get("moe"):
         experts = answers["moe_experts"]
         all_experts = experts + answers["moe_shared_experts"]
@@ -980,6 +993,10 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "embedding_scale": model_type in _GEMMA_TYPES,
         "extra_flavors": {},
     }
+    if _biased_everywhere(config, model_type):
+        # qkv_bias is asked only without linear_bias, which implies it.
+        del answers["qkv_bias"]
+        answers["linear_bias"] = True
     if nope:
         answers["positional"] = "none"
         del answers["rope_theta"]

@@ -19,7 +19,11 @@ from mytitan_scaffold.hf_import import (
     answers_from_hf_config,
 )
 
-from .conftest import assert_hf_config_reads_back, import_package, randomize_norms
+from .conftest import (
+    assert_hf_config_reads_back,
+    import_package,
+    randomize_norms_and_biases,
+)
 from .test_cli import mytitan, tree_hash
 from .test_render import COUNTERPARTS
 from .variants import PHI35_ROPE
@@ -181,6 +185,13 @@ LLAMA3_ROPE = {
 # IQuest-Coder's, Solar Open's, ERNIE 4.5's, Helium's, FlexOlmo's, HunYuan's,
 # Gemma 1's and VaultGemma's.
 CHANGED_CONFIGS = {
+    # Llama with attention_bias and mlp_bias: a bias on every projection.
+    "llama_every_bias": (
+        "llama-3.2-1b.json",
+        {"attention_bias": True, "mlp_bias": True},
+    ),
+    # ERNIE 4.5 with its use_bias: a bias on every projection, RoPE rows in pairs.
+    "ernie4_5_use_bias": ("ernie4_5-defaults.json", {"use_bias": True}),
     # Gemma 1 as its 7B (MHA: the toy's 4 heads), untied, with linear RoPE scaling.
     "gemma_mha_untied_linear": (
         "gemma-2b.json",
@@ -642,7 +653,7 @@ def test_tiny_version_matches_transformers(tmp_path, config_name):
     )
     torch.manual_seed(0)
     hf_model = _hf_model(tiny).eval()
-    randomize_norms(hf_model)
+    randomize_norms_and_biases(hf_model)
     model = spec.model_cls(args).eval()
     adapter = spec.state_dict_adapter(args, None)
     # Through a saved checkpoint: its layout (one matrix per expert) is the Hub's.
@@ -939,6 +950,27 @@ def test_answers_for_granitemoehybrid(tmp_path):
     _assert_renders_with_counterpart(
         tmp_path, "granitemoehybrid-dense-defaults.json", "GraniteMoeHybridForCausalLM"
     )
+
+
+@pytest.mark.parametrize(
+    ("config_name", "flavor"),
+    [("llama_every_bias", "1.2B"), ("ernie4_5_use_bias", "361M")],
+)
+def test_a_bias_on_every_projection_reads_as_linear_bias(tmp_path, config_name, flavor):
+    base, changes = CHANGED_CONFIGS[config_name]
+    config = {**json.loads((CONFIGS / base).read_text()), **changes}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    answers = answers_from_hf_config(path)
+    # qkv_bias is not asked then: linear_bias implies it.
+    assert answers["linear_bias"] and "qkv_bias" not in answers
+    assert answers["flavor_name"] == flavor
+    spec, rendered = _render(tmp_path, path, "biased")
+    args = spec.model_args[rendered["flavor_name"]]
+    with torch.device("meta"):
+        ours = sum(p.numel() for p in spec.model_cls(args).parameters())
+    theirs = sum(p.numel() for p in _hf_model(config, "meta").parameters())
+    assert ours == theirs
 
 
 def test_answers_for_nemotron(tmp_path):
@@ -1694,12 +1726,15 @@ def test_answers_for_llama_rope_scaling():
             ["qkv_bias=True", "bias=True"],
         ),
         (
-            # ERNIE 4.5's use_bias is on every projection; Helium's mlp_bias.
+            # ERNIE 4.5 rotates whole heads; Helium's mlp_bias without one on o_proj.
             "ernie4_5-defaults.json",
-            {"use_bias": True, "partial_rotary_factor": 0.5},
-            ["use_bias=True", "partial_rotary_factor=0.5"],
+            {"partial_rotary_factor": 0.5},
+            ["partial_rotary_factor=0.5"],
         ),
         ("helium-defaults.json", {"mlp_bias": True}, ["mlp_bias=True"]),
+        # Llama's MLP biased but not its attention: the template biases both or
+        # only q, k and v.
+        ("llama-3.2-1b.json", {"mlp_bias": True}, ["mlp_bias=True"]),
         (
             # Solar Open's attention is Llama's: it rotates whole heads.
             "solar-open-defaults.json",
