@@ -35,9 +35,11 @@ OLMO3 = {"norm_placement": "post", "qk_norm": "full", "attention_window": "inter
 # Each class's recipes in the option matrix's terms, changed from its first values.
 RECIPES = [
     ("LlamaForCausalLM", {}),
+    # Llama with attention_bias and mlp_bias: a bias on every projection.
+    ("LlamaForCausalLM", {"bias": "every"}),
     ("MistralForCausalLM", {"attention_window": "all_local"}),
     ("MinistralForCausalLM", {"attention_window": "interleaved"}),
-    ("Qwen2ForCausalLM", {"qkv_bias": True}),
+    ("Qwen2ForCausalLM", {"bias": "qkv"}),
     ("Qwen3ForCausalLM", {"qk_norm": "head"}),
     ("Olmo2ForCausalLM", {"norm_placement": "post", "qk_norm": "full"}),
     ("Olmo3ForCausalLM", OLMO3),
@@ -54,12 +56,12 @@ RECIPES = [
         "FlexOlmoForCausalLM",
         {"moe": "softmax_aux_loss", "qk_norm": "full", "norm_placement": "post"},
     ),
-    ("Qwen2MoeForCausalLM", {"moe": "softmax_gated_shared", "qkv_bias": True}),
+    ("Qwen2MoeForCausalLM", {"moe": "softmax_gated_shared", "bias": "qkv"}),
     ("Dots1ForCausalLM", {"moe": "sigmoid_bias_shared_groups", "qk_norm": "head"}),
     # GLM-4.5-Air's attention: qkv bias, RoPE on half of each head.
     (
         "Glm4MoeForCausalLM",
-        {"moe": "sigmoid_bias_shared_groups", "qkv_bias": True, "rope_share": "half"},
+        {"moe": "sigmoid_bias_shared_groups", "bias": "qkv", "rope_share": "half"},
     ),
     ("SmolLM3ForCausalLM", {"nope_layers": "every_2nd"}),
     ("StableLmForCausalLM", {"norm": "layernorm"}),
@@ -114,10 +116,15 @@ RECIPES = [
         {"norm": "layernorm", "ffn": "relu2", "rope_share": "half"},
     ),
     # Llama's blocks with RoPE rows in pairs in the checkpoints: Helium's heads are
-    # dim // n_heads, with or without a qkv bias; ERNIE 4.5's wider, bias-free.
+    # dim // n_heads, with or without a qkv bias; ERNIE 4.5's wider, without biases
+    # or with one on every projection (use_bias).
     ("HeliumForCausalLM", {"hf_layout": "cohere"}),
-    ("HeliumForCausalLM", {"hf_layout": "cohere", "qkv_bias": True}),
+    ("HeliumForCausalLM", {"hf_layout": "cohere", "bias": "qkv"}),
     ("Ernie4_5ForCausalLM", {"hf_layout": "cohere", "head_dim": "explicit"}),
+    (
+        "Ernie4_5ForCausalLM",
+        {"hf_layout": "cohere", "head_dim": "explicit", "bias": "every"},
+    ),
     # Gemma (1): Gemma's layers in pre-norm blocks; VaultGemma: the same with Gemma
     # 2's soft caps (and windows, when it has them).
     ("GemmaForCausalLM", {"ffn": "geglu", "embeddings": "scaled"}),
@@ -219,10 +226,10 @@ def _beyond_neighbours(architecture: str, members: list[dict]) -> list[dict]:
 
 def fingerprint() -> str:
     """A hash of everything the cover is computed from."""
-    source, _, defaults = option_matrix._hf_nearest()
+    source, _, defaults, templated = option_matrix._hf_nearest()
     digest = hashlib.sha256()
     for part in (
-        json.dumps([source, defaults], sort_keys=True),
+        json.dumps([source, defaults, templated], sort_keys=True),
         inspect.getsource(option_matrix),
         Path(__file__).read_text(),
     ):
