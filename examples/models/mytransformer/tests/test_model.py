@@ -24,17 +24,18 @@ def _model(seed: int = 0) -> torch.nn.Module:
     model = SPEC.model_cls(ARGS)
     with torch.no_grad():
         model.init_weights()
-    _randomize_norms(model, seed)
+    _randomize_norms_and_biases(model, seed)
     return model.eval()
 
 
-def _randomize_norms(model: torch.nn.Module, seed: int) -> None:
-    """Norm weights away from their init, where a block's norms all look alike:
-    parity then tells them apart (and a norm given another's name fails it)."""
+def _randomize_norms_and_biases(model: torch.nn.Module, seed: int) -> None:
+    """Norm weights and every bias away from their init (ones, zeros), where a
+    block's norms all look alike and zeros in any order are zeros: parity then
+    tells them apart (and one given another's name fails it)."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, param in model.named_parameters():
-            if "norm" in name:
+            if "norm" in name or name.endswith(".bias"):
                 param.add_(0.1 * torch.randn(param.shape, generator=generator))
 
 
@@ -88,7 +89,7 @@ def _hf_model(seed: int = 1) -> torch.nn.Module:
     model = transformers.AutoModelForCausalLM.from_config(
         config, dtype=torch.float32, attn_implementation="eager"
     )
-    _randomize_norms(model, seed)
+    _randomize_norms_and_biases(model, seed)
     return model.eval()
 
 
