@@ -61,6 +61,7 @@ SUPPORTED_MODEL_TYPES = (
     "helium",
     "hunyuan_v1_dense",
     "nemotron",
+    "starcoder2",
 )
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
@@ -70,6 +71,7 @@ _DROPOUT_KEYS = {
     "seed_oss": ("residual_dropout",),
     "stablelm": ("hidden_dropout",),
     "phi3": ("resid_pdrop", "embd_pdrop"),
+    "starcoder2": ("residual_dropout", "embedding_dropout"),
 }
 # Granite 3's blocks (constant multipliers on the embeddings, residual branches,
 # scores and logits), dense or with Mixtral's routing (GraniteMoe), and Granite
@@ -81,6 +83,11 @@ _SHARED_MLP_TYPES = ("granitemoehybrid",)
 # Llama's blocks with a ReLU² MLP, not gated (Arcee AFM), and Nemotron's: the same
 # around LayerNorms that scale by 1 + weight (the adapter's business).
 _RELU2_TYPES = ("arcee", "nemotron")
+# Model types whose attention_bias is on all four attention projections and whose
+# mlp_bias is on the MLP's: both together are a bias on every projection.
+_TWO_FLAG_BIAS_TYPES = ("llama", "arcee", "nemotron")
+# Model types whose use_bias is on every projection (ERNIE 4.5, StarCoder2).
+_USE_BIAS_TYPES = ("ernie4_5", "starcoder2")
 # GeGLU blocks, embeddings scaled by sqrt(dim), and RMSNorms that scale by
 # 1 + weight (the adapter's business); Gemma 2's and 3's between sandwich norms.
 _GEMMA_TYPES = ("gemma", "gemma2", "gemma3_text", "vaultgemma")
@@ -139,10 +146,11 @@ _LAYER_NORMS = {
     "cohere": "layernorm_nobias",
     "cohere2": "layernorm_nobias",
     "nemotron": "layernorm",
+    "starcoder2": "layernorm",
 }
 # The key of the norms' eps, where it is neither rms_norm_eps (RMSNorm) nor
 # layer_norm_eps (LayerNorm).
-_NORM_EPS_KEYS = {"nemotron": "norm_eps"}
+_NORM_EPS_KEYS = {"nemotron": "norm_eps", "starcoder2": "norm_epsilon"}
 # Model types whose q/k/v bias is the attention_bias flag.
 _ATTENTION_BIAS_TYPES = ("glm", "glm4", "glm4_moe", "seed_oss", "solar_open", "helium")
 # Model types that may rotate only part of each head, with transformers' default share.
@@ -256,16 +264,18 @@ def _dropout(config: dict[str, Any], model_type: str) -> dict[str, Any]:
 
 
 def _biased_everywhere(config: dict[str, Any], model_type: str) -> bool:
-    """Whether every projection has a bias (linear_bias): Llama's attention_bias
-    with its mlp_bias, or ERNIE 4.5's use_bias."""
-    if model_type == "llama":
+    """Whether every projection has a bias (linear_bias): attention_bias with
+    mlp_bias (Llama, Arcee, Nemotron), or use_bias (ERNIE 4.5, StarCoder2)."""
+    if model_type in _TWO_FLAG_BIAS_TYPES:
         return bool(config.get("attention_bias")) and bool(config.get("mlp_bias"))
-    return model_type == "ernie4_5" and bool(config.get("use_bias"))
+    return model_type in _USE_BIAS_TYPES and bool(config.get("use_bias"))
 
 
 def _ffn(model_type: str) -> str:
     if model_type in _GEMMA_TYPES:
         return "geglu"
+    if model_type == "starcoder2":
+        return "gelu_tanh"  # an MLP without a gate, c_fc then c_proj
     return "relu2" if model_type in _RELU2_TYPES else "swiglu"
 
 
@@ -492,7 +502,11 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         # GeGLU with tanh GELU (the legacy hidden_act is not read).
         expect("hidden_activation", ("gelu_pytorch_tanh",))
     else:
-        activation = "relu2" if model_type in _RELU2_TYPES else "silu"
+        activation = {
+            "swiglu": "silu",
+            "gelu_tanh": "gelu_pytorch_tanh",
+            "relu2": "relu2",
+        }[_ffn(model_type)]
         expect("hidden_act", (activation,), activation)
     if model_type in _GEMMA_TYPES:
         expect("use_bidirectional_attention", (False, None))  # causal
@@ -506,10 +520,12 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
             found["query_pre_attn_scalar"] = scalar  # attn_scale_dim is a size
     if "quantization_config" in config:
         found["quantization_config"] = "present"
-    # Llama's attention_bias is on all four projections, not q/k/v alone: the
-    # template has it with mlp_bias only (a bias on every projection).
-    llama_biased = model_type == "llama" and _biased_everywhere(config, model_type)
-    if not llama_biased and model_type in (
+    # These attention_bias flags are on all four projections, not q/k/v alone:
+    # the template has them with mlp_bias only (a bias on every projection).
+    two_flag_biased = model_type in _TWO_FLAG_BIAS_TYPES and _biased_everywhere(
+        config, model_type
+    )
+    if not two_flag_biased and model_type in (
         "llama",
         *_LLAMA_ALIASES,
         "smollm3",
@@ -752,8 +768,8 @@ def _nparams(answers: dict[str, Any]) -> int:
         own = answers.get("qk_norm_scope") in ("full", "head_weights")
         attention += (heads + kv) * head_dim if own else 2 * head_dim
     layers = answers["n_layers"]
-    # A gated feed-forward has three matrices, ReLU² (Arcee's) two.
-    matrices = 2 if answers["ffn"] == "relu2" else 3
+    # A gated feed-forward has three matrices, an MLP (ReLU², tanh-GELU) two.
+    matrices = 3 if answers["ffn"] in ("swiglu", "geglu") else 2
     feed_forward = layers * matrices * dim * answers["ffn_hidden_dim"]
     if every_bias:
         feed_forward += layers * ((matrices - 1) * answers["ffn_hidden_dim"] + dim)

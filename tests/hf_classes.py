@@ -115,6 +115,17 @@ RECIPES = [
         "NemotronForCausalLM",
         {"norm": "layernorm", "ffn": "relu2", "rope_share": "half"},
     ),
+    # StarCoder2: LayerNorms, a tanh-GELU MLP, a bias on every projection and a
+    # window in every layer.
+    (
+        "Starcoder2ForCausalLM",
+        {
+            "norm": "layernorm",
+            "ffn": "gelu_tanh",
+            "bias": "every",
+            "attention_window": "all_local",
+        },
+    ),
     # Llama's blocks with RoPE rows in pairs in the checkpoints: Helium's heads are
     # dim // n_heads, with or without a qkv bias; ERNIE 4.5's wider, without biases
     # or with one on every projection (use_bias).

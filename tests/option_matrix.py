@@ -32,7 +32,7 @@ OPTIONS = {
     "rope_share": ["whole", "half"],
     "norm": ["rmsnorm", "layernorm", "layernorm_nobias"],
     "norm_placement": ["pre", "post", "sandwich", "parallel"],
-    "ffn": ["swiglu", "geglu", "gelu", "relu2"],
+    "ffn": ["swiglu", "geglu", "gelu", "gelu_tanh", "relu2"],
     "ffn_size": ["rule", "explicit"],
     "weight_tying": [False, True],
     # Token embeddings scaled by sqrt(dim) (embedding_scale), as in Gemma.
@@ -396,8 +396,7 @@ def _hf_nearest():
             defaults[name] = default
         elif re.search(rf"\b{name}\b", source):  # a templated answer it reads
             templated[name] = (question.get("type"), default)
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    return source, environment.from_string(source), defaults, templated
+    return source, _compiled(source), defaults, templated
 
 
 @functools.cache

@@ -1,5 +1,6 @@
 """`mytitan new --from-hf`: HF configs become answers that rebuild the same model."""
 
+import copy
 import dataclasses
 import json
 import sys
@@ -33,7 +34,9 @@ CONFIG_NAMES = sorted(p.name for p in CONFIGS.glob("*.json"))
 
 
 def _hf_model(config: dict, device: str = "cpu") -> torch.nn.Module:
-    hf_config = transformers.AutoConfig.for_model(**config)
+    # A copy: transformers writes into the RoPE dicts it is given, and tests
+    # share those (LLAMA3_ROPE) across configs.
+    hf_config = transformers.AutoConfig.for_model(**copy.deepcopy(config))
     with torch.device(device):
         return transformers.AutoModelForCausalLM.from_config(
             hf_config, dtype=torch.float32, attn_implementation="eager"
@@ -100,6 +103,7 @@ def _tiny(config: dict) -> dict:
         "phi3",
         "cohere2",
         "exaone4",
+        "starcoder2",
     ):
         tiny["sliding_window"] = 8  # shorter than the test's 24 tokens
     if "sliding_window_pattern" in config:
@@ -183,7 +187,8 @@ LLAMA3_ROPE = {
 # Cohere's (Command R+'s qk-norm among them) and Cohere 2's other settings,
 # EXAONE 4's (its 32B's and its 1.2B's), Arcee's, Seed-OSS's, InternLM3's,
 # IQuest-Coder's, Solar Open's, ERNIE 4.5's, Helium's, FlexOlmo's, HunYuan's,
-# Gemma 1's and VaultGemma's.
+# Gemma 1's and VaultGemma's, Arcee's, Nemotron's and StarCoder2's with and
+# without biases.
 CHANGED_CONFIGS = {
     # Llama with attention_bias and mlp_bias: a bias on every projection.
     "llama_every_bias": (
@@ -192,6 +197,38 @@ CHANGED_CONFIGS = {
     ),
     # ERNIE 4.5 with its use_bias: a bias on every projection, RoPE rows in pairs.
     "ernie4_5_use_bias": ("ernie4_5-defaults.json", {"use_bias": True}),
+    # Arcee and Nemotron with both flags: a bias on every projection.
+    "arcee_every_bias": (
+        "arcee-defaults.json",
+        {"attention_bias": True, "mlp_bias": True},
+    ),
+    "nemotron_every_bias": (
+        "nemotron-4-4b.json",
+        {"attention_bias": True, "mlp_bias": True},
+    ),
+    # StarCoder2 without biases or a window, untied, with Llama 3's RoPE scaling.
+    "starcoder2_no_bias_no_window_untied_llama3": (
+        "starcoder2-3b.json",
+        {
+            "use_bias": False,
+            "sliding_window": None,
+            "tie_word_embeddings": False,
+            "rope_scaling": LLAMA3_ROPE,
+        },
+    ),
+    # StarCoder2 with MHA (the toy's 4 heads) and YaRN past a 4K original context.
+    "starcoder2_mha_yarn": (
+        "starcoder2-3b.json",
+        {
+            "num_key_value_heads": 4,
+            "rope_parameters": {
+                "rope_type": "yarn",
+                "rope_theta": 999999.0,
+                "factor": 4.0,
+                "original_max_position_embeddings": 4096,
+            },
+        },
+    ),
     # Gemma 1 as its 7B (MHA: the toy's 4 heads), untied, with linear RoPE scaling.
     "gemma_mha_untied_linear": (
         "gemma-2b.json",
@@ -954,7 +991,12 @@ def test_answers_for_granitemoehybrid(tmp_path):
 
 @pytest.mark.parametrize(
     ("config_name", "flavor"),
-    [("llama_every_bias", "1.2B"), ("ernie4_5_use_bias", "361M")],
+    [
+        ("llama_every_bias", "1.2B"),
+        ("ernie4_5_use_bias", "361M"),
+        ("arcee_every_bias", "4B"),
+        ("nemotron_every_bias", "4.2B"),
+    ],
 )
 def test_a_bias_on_every_projection_reads_as_linear_bias(tmp_path, config_name, flavor):
     base, changes = CHANGED_CONFIGS[config_name]
@@ -1288,6 +1330,16 @@ def test_answers_for_arcee():
     assert (answers["norm_placement"], answers["flavor_name"]) == ("pre", "4B")
 
 
+def test_answers_for_starcoder2():
+    answers = answers_from_hf_config(CONFIGS / "starcoder2-3b.json")
+    # Pre-norm blocks of LayerNorms, a tanh-GELU MLP without a gate, a bias on
+    # every projection and a window in every layer: its card's 3B (3.03B).
+    assert (answers["norm"], answers["ffn"]) == ("layernorm", "gelu_tanh")
+    assert answers["linear_bias"] and "qkv_bias" not in answers
+    assert (answers["sliding_window"], answers["global_every"]) == (4096, 0)
+    assert (answers["weight_tying"], answers["flavor_name"]) == (True, "3B")
+
+
 def test_answers_for_gemma1(tmp_path):
     answers = answers_from_hf_config(CONFIGS / "gemma-2b.json")
     # Gemma's GeGLU, scaled embeddings and (1 + weight) norms in pre-norm blocks.
@@ -1473,10 +1525,16 @@ def test_answers_for_llama_rope_scaling():
             ["hidden_act='silu'", "mlp_bias=True"],
         ),
         (
-            # Nemotron with biases on the attention projections and in the MLP.
+            # Nemotron with biases on the attention projections only.
             "nemotron-4-4b.json",
-            {"attention_bias": True, "mlp_bias": True},
-            ["attention_bias=True", "mlp_bias=True"],
+            {"attention_bias": True},
+            ["attention_bias=True"],
+        ),
+        (
+            # StarCoder2 with another activation, or with head_dim's rotary share cut.
+            "starcoder2-3b.json",
+            {"hidden_act": "gelu", "partial_rotary_factor": 0.5},
+            ["hidden_act='gelu'", "partial_rotary_factor=0.5"],
         ),
         (
             # Nemotron's config class has no KV head count of its own: not MHA.

@@ -48,7 +48,7 @@ def test_pairwise_set_covers_every_pair():
     }
     assert impossible == {
         (("ffn", ffn), ("moe", moe))
-        for ffn in ("geglu", "gelu", "relu2")
+        for ffn in ("geglu", "gelu", "gelu_tanh", "relu2")
         for moe in OPTIONS["moe"][1:]
     } | {
         (("hf_layout", layout), ("moe", moe))

@@ -43,7 +43,7 @@ def valid_answers(draw):
         "qk_norm": draw(st.booleans()),
         "positional": draw(st.sampled_from(OPTIONS["positional"])),
         "norm": draw(st.sampled_from(["rmsnorm", "layernorm", "layernorm_nobias"])),
-        "ffn": draw(st.sampled_from(["swiglu", "geglu", "gelu", "relu2"])),
+        "ffn": draw(st.sampled_from(["swiglu", "geglu", "gelu", "gelu_tanh", "relu2"])),
         "ffn_hidden_dim": draw(st.integers(1, 256)) * 32 if explicit_ffn else 0,
         "weight_tying": draw(st.booleans()),
         "max_seq_len": draw(st.sampled_from([2048, 8192, 131072])),

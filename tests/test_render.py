@@ -172,6 +172,7 @@ COUNTERPARTS = {
     "ernie_like": "Ernie4_5ForCausalLM",
     "helium_like": "HeliumForCausalLM",
     "llama_biased": "LlamaForCausalLM",
+    "starcoder2_like": "Starcoder2ForCausalLM",
     "gemma1_like": "GemmaForCausalLM",
     "vaultgemma_like": "VaultGemmaForCausalLM",
     "granitemoe_like": "GraniteMoeForCausalLM",

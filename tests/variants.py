@@ -48,8 +48,10 @@ attention-only models: Granite's blocks with gate and up stacked in the checkpoi
 GQA, tied), granite4_nope (the same without RoPE, scores scaled by head_dim) and
 nemotron_like (Minitron 8B's kind: Llama's blocks around LayerNorms that scale by
 1 + weight in the checkpoints, a ReLU² MLP, half of each head rotated, 48 heads
-wider than dim // n_heads, GQA) and llama_biased (Llama with attention_bias and
-mlp_bias: a bias on every projection).
+wider than dim // n_heads, GQA), llama_biased (Llama with attention_bias and
+mlp_bias: a bias on every projection) and starcoder2_like (StarCoder2: pre-norm
+LayerNorms, a tanh-GELU MLP named c_fc/c_proj in the checkpoints, a bias on every
+projection, a window in every layer, tied).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -240,6 +242,15 @@ VARIANTS = {
     },
     "helium_like": {"hf_layout": "cohere", "qkv_bias": True, "positional": "rope"},
     "llama_biased": {"linear_bias": True, "n_kv_heads": 4},
+    "starcoder2_like": {
+        "norm": "layernorm",
+        "ffn": "gelu_tanh",
+        "linear_bias": True,
+        "sliding_window": 4096,
+        "weight_tying": True,
+        "positional": "rope",
+        "rope_theta": 1e6,
+    },
     "phi3_layout_biased": {"linear_bias": True, "hf_layout": "phi3"},
     "gemma1_like": {
         "ffn": "geglu",
