@@ -84,8 +84,9 @@ _SHARED_MLP_TYPES = ("granitemoehybrid",)
 # around LayerNorms that scale by 1 + weight (the adapter's business).
 _RELU2_TYPES = ("arcee", "nemotron")
 # Model types whose attention_bias is on all four attention projections and whose
-# mlp_bias is on the MLP's: both together are a bias on every projection.
-_TWO_FLAG_BIAS_TYPES = ("llama", "arcee", "nemotron")
+# mlp_bias is on the MLP's: both together are a bias on every projection
+# (InternLM3 spells them qkv_bias and bias).
+_TWO_FLAG_BIAS_TYPES = ("llama", *_LLAMA_ALIASES, "arcee", "nemotron")
 # Model types whose use_bias is on every projection (ERNIE 4.5, StarCoder2).
 _USE_BIAS_TYPES = ("ernie4_5", "starcoder2")
 # GeGLU blocks, embeddings scaled by sqrt(dim), and RMSNorms that scale by

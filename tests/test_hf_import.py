@@ -206,6 +206,12 @@ CHANGED_CONFIGS = {
         "nemotron-4-4b.json",
         {"attention_bias": True, "mlp_bias": True},
     ),
+    # InternLM3 with its qkv_bias and bias (Llama's code: attention_bias and
+    # mlp_bias): a bias on every projection, exported as Llama.
+    "internlm3_every_bias": (
+        "internlm3-defaults.json",
+        {"qkv_bias": True, "bias": True},
+    ),
     # StarCoder2 without biases or a window, untied, with Llama 3's RoPE scaling.
     "starcoder2_no_bias_no_window_untied_llama3": (
         "starcoder2-3b.json",
@@ -996,6 +1002,7 @@ def test_answers_for_granitemoehybrid(tmp_path):
         ("ernie4_5_use_bias", "361M"),
         ("arcee_every_bias", "4B"),
         ("nemotron_every_bias", "4.2B"),
+        ("internlm3_every_bias", "8.8B"),
     ],
 )
 def test_a_bias_on_every_projection_reads_as_linear_bias(tmp_path, config_name, flavor):
@@ -1777,11 +1784,11 @@ def test_answers_for_llama_rope_scaling():
             ["attention_out_bias=True", "mlp_bias=True"],
         ),
         (
-            # InternLM3's biases on all four attention projections (Llama's code),
-            # named as the file spells them.
+            # InternLM3's bias on the output projection and the MLP (Llama's code
+            # with mlp_bias) without its q/k/v bias, named as the file spells it.
             "internlm3-defaults.json",
-            {"qkv_bias": True, "bias": True},
-            ["qkv_bias=True", "bias=True"],
+            {"bias": True},
+            ["bias=True"],
         ),
         (
             # ERNIE 4.5 rotates whole heads; Helium's mlp_bias without one on o_proj.
