@@ -187,8 +187,8 @@ LLAMA3_ROPE = {
 # Cohere's (Command R+'s qk-norm among them) and Cohere 2's other settings,
 # EXAONE 4's (its 32B's and its 1.2B's), Arcee's, Seed-OSS's, InternLM3's,
 # IQuest-Coder's, Solar Open's, ERNIE 4.5's, Helium's, FlexOlmo's, HunYuan's,
-# Gemma 1's and VaultGemma's, Arcee's, Nemotron's and StarCoder2's with and
-# without biases.
+# Gemma 1's and VaultGemma's, StarCoder2's, and a bias on every projection in
+# Llama's, ERNIE 4.5's, Arcee's, Nemotron's and InternLM3's.
 CHANGED_CONFIGS = {
     # Llama with attention_bias and mlp_bias: a bias on every projection.
     "llama_every_bias": (
