@@ -62,6 +62,7 @@ SUPPORTED_MODEL_TYPES = (
     "hunyuan_v1_dense",
     "nemotron",
     "starcoder2",
+    "hyperclovax",
 )
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
@@ -74,9 +75,10 @@ _DROPOUT_KEYS = {
     "starcoder2": ("residual_dropout", "embedding_dropout"),
 }
 # Granite 3's blocks (constant multipliers on the embeddings, residual branches,
-# scores and logits), dense or with Mixtral's routing (GraniteMoe), and Granite
-# 4's attention-only models (GraniteMoeHybrid without Mamba layers or experts).
-_GRANITE_TYPES = ("granite", "granitemoe", "granitemoehybrid")
+# scores and logits), dense or with Mixtral's routing (GraniteMoe), Granite 4's
+# attention-only models (GraniteMoeHybrid without Mamba layers or experts), and
+# HyperCLOVAX's (Granite's between sandwich norms, its logits multiplied).
+_GRANITE_TYPES = ("granite", "granitemoe", "granitemoehybrid", "hyperclovax")
 # Granite 4's dense MLP is its shared_mlp, shared_intermediate_size wide
 # (intermediate_size is its experts'); RoPE only with position_embedding_type "rope".
 _SHARED_MLP_TYPES = ("granitemoehybrid",)
@@ -86,7 +88,14 @@ _RELU2_TYPES = ("arcee", "nemotron")
 # Model types whose attention_bias is on all four attention projections and whose
 # mlp_bias is on the MLP's: both together are a bias on every projection
 # (InternLM3 spells them qkv_bias and bias).
-_TWO_FLAG_BIAS_TYPES = ("llama", *_LLAMA_ALIASES, "arcee", "nemotron")
+_TWO_FLAG_BIAS_TYPES = (
+    "llama",
+    *_LLAMA_ALIASES,
+    "arcee",
+    "nemotron",
+    "granite",
+    "hyperclovax",
+)
 # Model types whose use_bias is on every projection (ERNIE 4.5, StarCoder2).
 _USE_BIAS_TYPES = ("ernie4_5", "starcoder2")
 # GeGLU blocks, embeddings scaled by sqrt(dim), and RMSNorms that scale by
@@ -266,7 +275,8 @@ def _dropout(config: dict[str, Any], model_type: str) -> dict[str, Any]:
 
 def _biased_everywhere(config: dict[str, Any], model_type: str) -> bool:
     """Whether every projection has a bias (linear_bias): attention_bias with
-    mlp_bias (Llama, Arcee, Nemotron), or use_bias (ERNIE 4.5, StarCoder2)."""
+    mlp_bias (Llama, Arcee, Nemotron, Granite, HyperCLOVAX), or use_bias (ERNIE
+    4.5, StarCoder2)."""
     if model_type in _TWO_FLAG_BIAS_TYPES:
         return bool(config.get("attention_bias")) and bool(config.get("mlp_bias"))
     return model_type in _USE_BIAS_TYPES and bool(config.get("use_bias"))
@@ -548,7 +558,7 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     if model_type in _GRANITE_TYPES:
         # The template scales scores by a size (attn_scale_dim ** -0.5): Granite's
         # attention_multiplier must be one over the square root of an integer.
-        multiplier = config["attention_multiplier"]
+        multiplier = _attention_multiplier(config, model_type)
         if _scale_dim(multiplier) is None:
             found["attention_multiplier"] = multiplier
         for key in ("embedding_multiplier", "residual_multiplier", "logits_scaling"):
@@ -615,6 +625,8 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
 def _norm_placement(config: dict[str, Any], model_type: str) -> str:
     if model_type == "stablelm" and config.get("use_parallel_residual"):
         return "parallel"  # one norm, attention and MLP side by side
+    if model_type == "hyperclovax" and config["use_post_norm"]:
+        return "sandwich"  # Peri-LN: a norm after each sublayer too
     return _NORM_PLACEMENTS.get(model_type, "pre")
 
 
@@ -808,16 +820,29 @@ def _scale_dim(multiplier: Any) -> int | None:
     return size if size >= 1 and math.isclose(size**-0.5, multiplier) else None
 
 
-def _granite_answers(config: dict[str, Any], head_dim: int) -> dict[str, Any]:
+def _attention_multiplier(config: dict[str, Any], model_type: str) -> Any:
+    """The factor on the attention scores; HyperCLOVAX's null means SDPA's."""
+    multiplier = config["attention_multiplier"]
+    if model_type == "hyperclovax" and multiplier is None:
+        return _head_dim(config) ** -0.5
+    return multiplier
+
+
+def _granite_answers(
+    config: dict[str, Any], model_type: str, head_dim: int
+) -> dict[str, Any]:
     """Granite's constant multipliers; a scale by head_dim ** -0.5, as SDPA's, is
     left implicit so that the debug flavor's smaller heads keep it."""
-    scale_dim = _scale_dim(config["attention_multiplier"])
+    scale_dim = _scale_dim(_attention_multiplier(config, model_type))
+    logits_scaling = float(config["logits_scaling"])
     return {
         "attn_scale_dim": 0 if scale_dim == head_dim else scale_dim,
         "embedding_multiplier": float(config["embedding_multiplier"]),
         "residual_multiplier": float(config["residual_multiplier"]),
-        # Granite divides its logits by logits_scaling.
-        "logit_multiplier": 1 / float(config["logits_scaling"]),
+        # HyperCLOVAX multiplies its logits by logits_scaling, Granite divides.
+        "logit_multiplier": logits_scaling
+        if model_type == "hyperclovax"
+        else 1 / logits_scaling,
     }
 
 
@@ -1026,7 +1051,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     if model_type in _GEMMA_SCORE_TYPES:
         answers.update(_gemma_score_answers(config, head_dim))
     if model_type in _GRANITE_TYPES:
-        answers.update(_granite_answers(config, head_dim))
+        answers.update(_granite_answers(config, model_type, head_dim))
     if model_type in _COHERE_TYPES:
         answers["logit_multiplier"] = float(config["logit_scale"])
     if answers["qk_norm"]:

@@ -126,6 +126,11 @@ RECIPES = [
             "attention_window": "all_local",
         },
     ),
+    # HyperCLOVAX: Granite's blocks between sandwich norms (Peri-LN).
+    (
+        "HyperCLOVAXForCausalLM",
+        {"multipliers": "granite", "norm_placement": "sandwich"},
+    ),
     # Llama's blocks with RoPE rows in pairs in the checkpoints: Helium's heads are
     # dim // n_heads, with or without a qkv bias; ERNIE 4.5's wider, without biases
     # or with one on every projection (use_bias).

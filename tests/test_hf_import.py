@@ -206,6 +206,14 @@ CHANGED_CONFIGS = {
         "nemotron-4-4b.json",
         {"attention_bias": True, "mlp_bias": True},
     ),
+    "granite_every_bias": (
+        "granite-3.3-8b-instruct.json",
+        {"attention_bias": True, "mlp_bias": True},
+    ),
+    "hyperclovax_every_bias": (
+        "hyperclovax-defaults.json",
+        {"attention_bias": True, "mlp_bias": True},
+    ),
     # InternLM3 with its qkv_bias and bias (Llama's code: attention_bias and
     # mlp_bias): a bias on every projection, exported as Llama.
     "internlm3_every_bias": (
@@ -440,6 +448,27 @@ CHANGED_CONFIGS = {
             "router_aux_loss_coef": 0.0,
             "tie_word_embeddings": True,
         },
+    ),
+    # HyperCLOVAX with muP's multipliers (scores scaled by 1 / head_dim, logits
+    # multiplied by 0.125), GQA, heads wider than dim // n_heads, tied (at the toy
+    # sizes: 4 heads of 32 at width 64).
+    "hyperclovax_mup_gqa_wide_heads_tied": (
+        "hyperclovax-defaults.json",
+        {
+            "embedding_multiplier": 12.0,
+            "residual_multiplier": 0.22,
+            "attention_multiplier": 1 / 32,
+            "logits_scaling": 0.125,
+            "num_key_value_heads": 2,
+            "head_dim": 32,
+            "tie_word_embeddings": True,
+        },
+    ),
+    # HyperCLOVAX without Peri-LN's post-norms: Granite's pre-norm blocks with
+    # logits multiplied (exported as Granite, which divides), Llama 3's RoPE.
+    "hyperclovax_pre_norm_llama3": (
+        "hyperclovax-defaults.json",
+        {"use_post_norm": False, "logits_scaling": 4.0, "rope_scaling": LLAMA3_ROPE},
     ),
     # Granite 4 without RoPE, GQA, untied.
     "granitemoehybrid_nope_gqa": (
@@ -1003,6 +1032,8 @@ def test_answers_for_granitemoehybrid(tmp_path):
         ("arcee_every_bias", "4B"),
         ("nemotron_every_bias", "4.2B"),
         ("internlm3_every_bias", "8.8B"),
+        ("granite_every_bias", "8.2B"),
+        ("hyperclovax_every_bias", "6.7B"),
     ],
 )
 def test_a_bias_on_every_projection_reads_as_linear_bias(tmp_path, config_name, flavor):
@@ -1255,6 +1286,32 @@ def test_answers_for_granite():
     )
     assert answers["logit_multiplier"] == 1 / 16
     assert (answers["weight_tying"], answers["flavor_name"]) == (True, "8.2B")
+
+
+def test_answers_for_hyperclovax(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "hyperclovax-defaults.json")
+    # Granite's blocks between sandwich norms (Peri-LN); its null
+    # attention_multiplier scales scores as SDPA does.
+    assert (answers["norm_placement"], answers["attn_scale_dim"]) == ("sandwich", 0)
+    assert (answers["head_dim"], answers["logit_multiplier"]) == (0, 1.0)
+    assert answers["flavor_name"] == "6.7B"
+    _assert_renders_with_counterpart(
+        tmp_path, "hyperclovax-defaults.json", "HyperCLOVAXForCausalLM"
+    )
+
+
+def test_hyperclovax_multiplies_its_logits_and_without_post_norms_is_granite(
+    tmp_path,
+):
+    base, changes = CHANGED_CONFIGS["hyperclovax_pre_norm_llama3"]
+    config = {**json.loads((CONFIGS / base).read_text()), **changes}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    answers = answers_from_hf_config(path)
+    assert (answers["norm_placement"], answers["logit_multiplier"]) == ("pre", 4.0)
+    result = mytitan("new", "x", "--defaults", "--from-hf", str(path), cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "transformers: GraniteForCausalLM (mytitan hf-config" in result.output
 
 
 def test_answers_for_cohere():
@@ -1555,6 +1612,13 @@ def test_answers_for_llama_rope_scaling():
             "granite-3.3-8b-instruct.json",
             {"attention_multiplier": 0.3, "attention_bias": True, "logits_scaling": 0},
             ["attention_multiplier=0.3", "attention_bias=True", "logits_scaling=0"],
+        ),
+        (
+            # HyperCLOVAX: scores scaled by no size's inverse square root; a bias
+            # on the MLP alone.
+            "hyperclovax-defaults.json",
+            {"attention_multiplier": 0.3, "mlp_bias": True},
+            ["attention_multiplier=0.3", "mlp_bias=True"],
         ),
         (
             # Cohere's biases on all four attention projections; no logit scale.

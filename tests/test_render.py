@@ -173,6 +173,7 @@ COUNTERPARTS = {
     "helium_like": "HeliumForCausalLM",
     "llama_biased": "LlamaForCausalLM",
     "starcoder2_like": "Starcoder2ForCausalLM",
+    "hyperclovax_like": "HyperCLOVAXForCausalLM",
     "gemma1_like": "GemmaForCausalLM",
     "vaultgemma_like": "VaultGemmaForCausalLM",
     "granitemoe_like": "GraniteMoeForCausalLM",

@@ -49,9 +49,11 @@ GQA, tied), granite4_nope (the same without RoPE, scores scaled by head_dim) and
 nemotron_like (Minitron 8B's kind: Llama's blocks around LayerNorms that scale by
 1 + weight in the checkpoints, a ReLU² MLP, half of each head rotated, 48 heads
 wider than dim // n_heads, GQA), llama_biased (Llama with attention_bias and
-mlp_bias: a bias on every projection) and starcoder2_like (StarCoder2: pre-norm
+mlp_bias: a bias on every projection), starcoder2_like (StarCoder2: pre-norm
 LayerNorms, a tanh-GELU MLP named c_fc/c_proj in the checkpoints, a bias on every
-projection, a window in every layer, tied).
+projection, a window in every layer, tied) and hyperclovax_like (HyperCLOVAX:
+Granite's multipliers and score scale between sandwich norms, logits multiplied,
+GQA, heads wider than dim // n_heads, a bias on every projection).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -250,6 +252,17 @@ VARIANTS = {
         "weight_tying": True,
         "positional": "rope",
         "rope_theta": 1e6,
+    },
+    "hyperclovax_like": {
+        "norm_placement": "sandwich",
+        "n_kv_heads": 8,
+        "head_dim": 128,
+        "positional": "rope",
+        "attn_scale_dim": 16384,
+        "embedding_multiplier": 12.0,
+        "residual_multiplier": 0.22,
+        "logit_multiplier": 0.125,
+        "linear_bias": True,
     },
     "phi3_layout_biased": {"linear_bias": True, "hf_layout": "phi3"},
     "gemma1_like": {
