@@ -115,7 +115,7 @@ def test_dry_run_writes_nothing(tmp_path):
 @pytest.mark.parametrize(
     "flags, nearest",
     [
-        (["--norm-placement", "sandwich"], "LlamaForCausalLM, would need pre-norm"),
+        (["--norm-placement", "parallel"], "LlamaForCausalLM, would need pre-norm"),
         # An MoE model is compared with the MoE classes only: DeepSeek-style
         # routing in post-norm blocks is one change away from Glm4Moe (OLMo 2's
         # post-norm is a dense class).
