@@ -187,8 +187,9 @@ LLAMA3_ROPE = {
 # Cohere's (Command R+'s qk-norm among them) and Cohere 2's other settings,
 # EXAONE 4's (its 32B's and its 1.2B's), Arcee's, Seed-OSS's, InternLM3's,
 # IQuest-Coder's, Solar Open's, ERNIE 4.5's, Helium's, FlexOlmo's, HunYuan's,
-# Gemma 1's and VaultGemma's, StarCoder2's, and a bias on every projection in
-# Llama's, ERNIE 4.5's, Arcee's, Nemotron's and InternLM3's.
+# Gemma 1's and VaultGemma's, StarCoder2's, HyperCLOVAX's (muP multipliers, no
+# post-norms), and a bias on every projection in Llama's, ERNIE 4.5's, Arcee's,
+# Nemotron's, Granite's, HyperCLOVAX's and InternLM3's.
 CHANGED_CONFIGS = {
     # Llama with attention_bias and mlp_bias: a bias on every projection.
     "llama_every_bias": (
@@ -197,7 +198,8 @@ CHANGED_CONFIGS = {
     ),
     # ERNIE 4.5 with its use_bias: a bias on every projection, RoPE rows in pairs.
     "ernie4_5_use_bias": ("ernie4_5-defaults.json", {"use_bias": True}),
-    # Arcee and Nemotron with both flags: a bias on every projection.
+    # Arcee, Nemotron, Granite and HyperCLOVAX with both flags: a bias on every
+    # projection.
     "arcee_every_bias": (
         "arcee-defaults.json",
         {"attention_bias": True, "mlp_bias": True},
