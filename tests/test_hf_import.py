@@ -177,6 +177,10 @@ LLAMA3_ROPE = {
 }
 
 
+# attention_bias with mlp_bias: a bias on every projection, where transformers'
+# code reads both flags as Llama's does.
+BOTH_BIAS_FLAGS = {"attention_bias": True, "mlp_bias": True}
+
 # What the shipped configs do not show: Qwen's sliding windows (local everywhere, or
 # every second layer global), Ministral's global layers, OLMo 3's global layers and
 # per-kind RoPE settings, Dots1 routing within the best of its expert groups,
@@ -192,30 +196,15 @@ LLAMA3_ROPE = {
 # Nemotron's, Granite's, HyperCLOVAX's and InternLM3's.
 CHANGED_CONFIGS = {
     # Llama with attention_bias and mlp_bias: a bias on every projection.
-    "llama_every_bias": (
-        "llama-3.2-1b.json",
-        {"attention_bias": True, "mlp_bias": True},
-    ),
+    "llama_every_bias": ("llama-3.2-1b.json", BOTH_BIAS_FLAGS),
     # ERNIE 4.5 with its use_bias: a bias on every projection, RoPE rows in pairs.
     "ernie4_5_use_bias": ("ernie4_5-defaults.json", {"use_bias": True}),
     # Arcee, Nemotron, Granite and HyperCLOVAX with both flags: a bias on every
     # projection.
-    "arcee_every_bias": (
-        "arcee-defaults.json",
-        {"attention_bias": True, "mlp_bias": True},
-    ),
-    "nemotron_every_bias": (
-        "nemotron-4-4b.json",
-        {"attention_bias": True, "mlp_bias": True},
-    ),
-    "granite_every_bias": (
-        "granite-3.3-8b-instruct.json",
-        {"attention_bias": True, "mlp_bias": True},
-    ),
-    "hyperclovax_every_bias": (
-        "hyperclovax-defaults.json",
-        {"attention_bias": True, "mlp_bias": True},
-    ),
+    "arcee_every_bias": ("arcee-defaults.json", BOTH_BIAS_FLAGS),
+    "nemotron_every_bias": ("nemotron-4-4b.json", BOTH_BIAS_FLAGS),
+    "granite_every_bias": ("granite-3.3-8b-instruct.json", BOTH_BIAS_FLAGS),
+    "hyperclovax_every_bias": ("hyperclovax-defaults.json", BOTH_BIAS_FLAGS),
     # InternLM3 with its qkv_bias and bias (Llama's code: attention_bias and
     # mlp_bias): a bias on every projection, exported as Llama.
     "internlm3_every_bias": (
