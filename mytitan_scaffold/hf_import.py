@@ -63,6 +63,7 @@ SUPPORTED_MODEL_TYPES = (
     "nemotron",
     "starcoder2",
     "hyperclovax",
+    "falcon",
 )
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
@@ -73,6 +74,7 @@ _DROPOUT_KEYS = {
     "stablelm": ("hidden_dropout",),
     "phi3": ("resid_pdrop", "embd_pdrop"),
     "starcoder2": ("residual_dropout", "embedding_dropout"),
+    "falcon": ("hidden_dropout",),
 }
 # Granite 3's blocks (constant multipliers on the embeddings, residual branches,
 # scores and logits), dense or with Mixtral's routing (GraniteMoe), Granite 4's
@@ -96,8 +98,12 @@ _TWO_FLAG_BIAS_TYPES = (
     "granite",
     "hyperclovax",
 )
-# Model types whose use_bias is on every projection (ERNIE 4.5, StarCoder2).
-_USE_BIAS_TYPES = ("ernie4_5", "starcoder2")
+# Model types with one flag for a bias on every projection, and its key.
+_ONE_FLAG_BIAS_KEYS = {
+    "ernie4_5": "use_bias",
+    "starcoder2": "use_bias",
+    "falcon": "bias",
+}
 # GeGLU blocks, embeddings scaled by sqrt(dim), and RMSNorms that scale by
 # 1 + weight (the adapter's business); Gemma 2's and 3's between sandwich norms.
 _GEMMA_TYPES = ("gemma", "gemma2", "gemma3_text", "vaultgemma")
@@ -134,6 +140,7 @@ _NORM_PLACEMENTS = {
     "glm4": "sandwich",
     "cohere": "parallel",
     "cohere2": "parallel",
+    "falcon": "parallel",
 }
 # How checkpoints hold the weights (hf_layout), where it is not Llama's.
 _HF_LAYOUTS = {
@@ -157,10 +164,15 @@ _LAYER_NORMS = {
     "cohere2": "layernorm_nobias",
     "nemotron": "layernorm",
     "starcoder2": "layernorm",
+    "falcon": "layernorm",
 }
 # The key of the norms' eps, where it is neither rms_norm_eps (RMSNorm) nor
 # layer_norm_eps (LayerNorm).
-_NORM_EPS_KEYS = {"nemotron": "norm_eps", "starcoder2": "norm_epsilon"}
+_NORM_EPS_KEYS = {
+    "nemotron": "norm_eps",
+    "starcoder2": "norm_epsilon",
+    "falcon": "layer_norm_epsilon",
+}
 # Model types whose q/k/v bias is the attention_bias flag.
 _ATTENTION_BIAS_TYPES = ("glm", "glm4", "glm4_moe", "seed_oss", "solar_open", "helium")
 # Model types that may rotate only part of each head, with transformers' default share.
@@ -275,11 +287,12 @@ def _dropout(config: dict[str, Any], model_type: str) -> dict[str, Any]:
 
 def _biased_everywhere(config: dict[str, Any], model_type: str) -> bool:
     """Whether every projection has a bias (linear_bias): attention_bias with
-    mlp_bias (Llama, Arcee, Nemotron, Granite, HyperCLOVAX), or use_bias (ERNIE
-    4.5, StarCoder2)."""
+    mlp_bias (Llama, Arcee, Nemotron, Granite, HyperCLOVAX), use_bias (ERNIE
+    4.5, StarCoder2) or bias (Falcon)."""
     if model_type in _TWO_FLAG_BIAS_TYPES:
         return bool(config.get("attention_bias")) and bool(config.get("mlp_bias"))
-    return model_type in _USE_BIAS_TYPES and bool(config.get("use_bias"))
+    key = _ONE_FLAG_BIAS_KEYS.get(model_type)
+    return key is not None and bool(config.get(key))
 
 
 def _ffn(model_type: str) -> str:
@@ -287,6 +300,8 @@ def _ffn(model_type: str) -> str:
         return "geglu"
     if model_type == "starcoder2":
         return "gelu_tanh"  # an MLP without a gate, c_fc then c_proj
+    if model_type == "falcon":
+        return "gelu"  # an MLP without a gate, exact GELU
     return "relu2" if model_type in _RELU2_TYPES else "swiglu"
 
 
@@ -512,6 +527,8 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     elif model_type in _GEMMA_TYPES:
         # GeGLU with tanh GELU (the legacy hidden_act is not read).
         expect("hidden_activation", ("gelu_pytorch_tanh",))
+    elif model_type == "falcon":
+        expect("activation", ("gelu",))
     else:
         activation = {
             "swiglu": "silu",
@@ -570,6 +587,8 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         scale = config["logit_scale"]
         if not (isinstance(scale, (int, float)) and scale > 0):
             found["logit_scale"] = scale
+    if model_type == "falcon":
+        found.update(_falcon_unsupported(config))
     if model_type == "smollm3":
         # SmolLM3 slides its window in the NoPE layers: not in the template.
         expect("use_sliding_window", (False, None))
@@ -620,6 +639,54 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     ):
         found["layer_types"] = "sliding layers (no MoE window in the template)"
     return found
+
+
+def _falcon_unsupported(config: dict[str, Any]) -> dict[str, Any]:
+    """Falcon's blocks that the template lacks: ALiBi, attention and MLP one
+    after the other, or side by side behind a LayerNorm each (Falcon-40B's and
+    -180B's: transformers' default for the new decoder architecture)."""
+    found = {}
+    if config["alibi"]:
+        found["alibi"] = True
+    if not config["parallel_attn"]:
+        found["parallel_attn"] = False
+    norms = config["num_ln_in_parallel_attn"]
+    if (norms or (2 if config["new_decoder_architecture"] else 1)) != 1:
+        found["num_ln_in_parallel_attn"] = (
+            f"{norms} (a LayerNorm before the attention and one before the MLP)"
+        )
+    multi_head = not (config["new_decoder_architecture"] or config["multi_query"])
+    kv_heads = config["num_kv_heads"]
+    if multi_head and kv_heads not in (None, config["num_attention_heads"]):
+        # Its checkpoints then hold a key and a value per query head, whatever
+        # num_kv_heads says.
+        found["num_kv_heads"] = (
+            f"{kv_heads} with multi_query and new_decoder_architecture false"
+        )
+    return found
+
+
+def _kv_heads(config: dict[str, Any], model_type: str) -> int:
+    """Key/value heads: Falcon's are num_kv_heads in its new decoder architecture,
+    one with multi_query, else one per query head."""
+    heads = config["num_attention_heads"]
+    if model_type != "falcon":
+        return config.get("num_key_value_heads") or heads
+    if config["new_decoder_architecture"]:
+        return config["num_kv_heads"] or heads
+    return 1 if config["multi_query"] else heads
+
+
+def _ffn_hidden_dim(config: dict[str, Any], model_type: str) -> int:
+    if model_type == "falcon":
+        # Falcon's config class makes a missing width four times hidden_size.
+        return config["ffn_hidden_size"] or 4 * config["hidden_size"]
+    if model_type in _NO_DENSE_TYPES:
+        # Without dense blocks the dense width is unused: the experts' stands in.
+        return config["moe_intermediate_size"]
+    if model_type in _SHARED_MLP_TYPES:
+        return config["shared_intermediate_size"]
+    return config["intermediate_size"]
 
 
 def _norm_placement(config: dict[str, Any], model_type: str) -> str:
@@ -936,7 +1003,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     ] + (
         []
         if "intermediate_size" in config
-        or model_type in (*_NO_DENSE_TYPES, *_SHARED_MLP_TYPES)
+        or model_type in (*_NO_DENSE_TYPES, *_SHARED_MLP_TYPES, "falcon")
         else ["intermediate_size"]
     )
     missing += [key for key in _MOE_KEYS.get(model_type, ()) if key not in config]
@@ -1005,7 +1072,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "dim": dim,
         "n_layers": config["num_hidden_layers"],
         "n_heads": heads,
-        "n_kv_heads": config.get("num_key_value_heads") or heads,
+        "n_kv_heads": _kv_heads(config, model_type),
         # Explicit only when it differs from dim // n_heads (as in Qwen3).
         "head_dim": head_dim if head_dim * heads != dim else 0,
         "qk_norm": model_type in _QK_NORM_TYPES
@@ -1023,14 +1090,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "norm_placement": _norm_placement(config, model_type),
         "norm_eps": float(config[_norm_eps_key(model_type)]),
         "ffn": _ffn(model_type),
-        # Without dense blocks the dense width is unused: the experts' stands in.
-        "ffn_hidden_dim": config[
-            "moe_intermediate_size"
-            if model_type in _NO_DENSE_TYPES
-            else "shared_intermediate_size"
-            if model_type in _SHARED_MLP_TYPES
-            else "intermediate_size"
-        ],
+        "ffn_hidden_dim": _ffn_hidden_dim(config, model_type),
         "weight_tying": bool(config["tie_word_embeddings"]),
         "embedding_scale": model_type in _GEMMA_TYPES,
         "extra_flavors": {},

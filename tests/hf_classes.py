@@ -131,6 +131,12 @@ RECIPES = [
         "HyperCLOVAXForCausalLM",
         {"multipliers": "granite", "norm_placement": "sandwich"},
     ),
+    # Falcon (Falcon-7B, Falcon2-11B): parallel blocks of one LayerNorm with an
+    # exact-GELU MLP.
+    (
+        "FalconForCausalLM",
+        {"norm": "layernorm", "ffn": "gelu", "norm_placement": "parallel"},
+    ),
     # Llama's blocks with RoPE rows in pairs in the checkpoints: Helium's heads are
     # dim // n_heads, with or without a qkv bias; ERNIE 4.5's wider, without biases
     # or with one on every projection (use_bias).

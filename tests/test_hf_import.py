@@ -140,6 +140,11 @@ def _tiny(config: dict) -> dict:
         # A RoPE layer, then a NoPE one, in the toy's two layers.
         tiny["no_rope_layers"] = [1, 0]
         tiny["no_rope_layer_interval"] = 2
+    if config["model_type"] == "falcon":
+        # Falcon's heads are hidden_size // heads wide (no key of its own); its
+        # MLP's width is ffn_hidden_size, its key/value heads num_kv_heads.
+        del tiny["head_dim"], tiny["intermediate_size"], tiny["num_key_value_heads"]
+        tiny["ffn_hidden_size"] = 160
     if "moe_intermediate_size" in config:
         tiny["moe_intermediate_size"] = 48
     if "shared_intermediate_size" in config:
@@ -192,8 +197,9 @@ BOTH_BIAS_FLAGS = {"attention_bias": True, "mlp_bias": True}
 # EXAONE 4's (its 32B's and its 1.2B's), Arcee's, Seed-OSS's, InternLM3's,
 # IQuest-Coder's, Solar Open's, ERNIE 4.5's, Helium's, FlexOlmo's, HunYuan's,
 # Gemma 1's and VaultGemma's, StarCoder2's, HyperCLOVAX's (muP multipliers, no
-# post-norms), and a bias on every projection in Llama's, ERNIE 4.5's, Arcee's,
-# Nemotron's, Granite's, HyperCLOVAX's and InternLM3's.
+# post-norms), Falcon's (its new decoder architecture with GQA, its first without
+# multi-query attention), and a bias on every projection in Llama's, ERNIE 4.5's,
+# Arcee's, Nemotron's, Granite's, HyperCLOVAX's, Falcon's and InternLM3's.
 CHANGED_CONFIGS = {
     # Llama with attention_bias and mlp_bias: a bias on every projection.
     "llama_every_bias": ("llama-3.2-1b.json", BOTH_BIAS_FLAGS),
@@ -234,6 +240,30 @@ CHANGED_CONFIGS = {
             },
         },
     ),
+    # Falcon-40B's decoder (q, k and v grouped by key/value head) behind one
+    # LayerNorm, as Falcon2-11B has it: GQA, a bias on every projection, untied,
+    # YaRN.
+    "falcon_new_decoder_gqa_bias_untied_yarn": (
+        "falcon-7b.json",
+        {
+            "new_decoder_architecture": True,
+            "num_ln_in_parallel_attn": 1,
+            "num_kv_heads": 2,
+            "bias": True,
+            "tie_word_embeddings": False,
+            "rope_parameters": {
+                "rope_type": "yarn",
+                "rope_theta": 500000.0,
+                "factor": 4.0,
+                "original_max_position_embeddings": 2048,
+            },
+        },
+    ),
+    # Falcon's first decoder without multi-query attention: q, k and v
+    # interleaved head by head.
+    "falcon_mha": ("falcon-7b.json", {"multi_query": False}),
+    # Falcon-7B with a bias on every projection (its one bias flag).
+    "falcon_bias": ("falcon-7b.json", {"bias": True}),
     # Gemma 1 as its 7B (MHA: the toy's 4 heads), untied, with linear RoPE scaling.
     "gemma_mha_untied_linear": (
         "gemma-2b.json",
@@ -1025,6 +1055,7 @@ def test_answers_for_granitemoehybrid(tmp_path):
         ("internlm3_every_bias", "8.8B"),
         ("granite_every_bias", "8.2B"),
         ("hyperclovax_every_bias", "6.7B"),
+        ("falcon_bias", "6.9B"),
     ],
 )
 def test_a_bias_on_every_projection_reads_as_linear_bias(tmp_path, config_name, flavor):
@@ -1395,6 +1426,17 @@ def test_answers_for_starcoder2():
     assert (answers["weight_tying"], answers["flavor_name"]) == (True, "3B")
 
 
+def test_answers_for_falcon(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "falcon-7b.json")
+    # Parallel blocks behind one LayerNorm, an exact-GELU MLP four times as wide
+    # without a gate, multi-query attention: Falcon-7B (6.9B parameters).
+    assert (answers["norm"], answers["norm_placement"]) == ("layernorm", "parallel")
+    assert (answers["ffn"], answers["ffn_hidden_dim"]) == ("gelu", 4 * 4544)
+    assert (answers["n_heads"], answers["n_kv_heads"]) == (71, 1)
+    assert (answers["weight_tying"], answers["flavor_name"]) == (True, "6.9B")
+    _assert_renders_with_counterpart(tmp_path, "falcon-7b.json", "FalconForCausalLM")
+
+
 def test_answers_for_gemma1(tmp_path):
     answers = answers_from_hf_config(CONFIGS / "gemma-2b.json")
     # Gemma's GeGLU, scaled embeddings and (1 + weight) norms in pre-norm blocks.
@@ -1517,6 +1559,7 @@ def _assert_renders_with_counterpart(tmp_path, config_name, counterpart):
             "resid_pdrop=0.1, embd_pdrop=0.2",
         ),
         ("llama-3.2-1b.json", {"attention_dropout": 0.05}, "attention_dropout=0.05"),
+        ("falcon-7b.json", {"hidden_dropout": 0.1}, "hidden_dropout=0.1"),
     ],
 )
 def test_dropout_is_left_out_with_a_warning_line(tmp_path, base, changes, named):
@@ -1890,6 +1933,35 @@ def test_answers_for_llama_rope_scaling():
             "llama-3.2-1b.json",
             {"quantization_config": {"bits": 4}},
             ["quantization_config"],
+        ),
+        (
+            # Falcon with ALiBi instead of RoPE, attention then MLP in turn.
+            "falcon-7b.json",
+            {"alibi": True, "parallel_attn": False},
+            ["alibi=True", "parallel_attn=False"],
+        ),
+        (
+            # Falcon-40B's blocks: a LayerNorm before the attention and one before
+            # the MLP (transformers' default for the new decoder architecture).
+            "falcon-7b.json",
+            {
+                "new_decoder_architecture": True,
+                "num_kv_heads": 8,
+                "num_attention_heads": 128,
+                "hidden_size": 8192,
+                "num_hidden_layers": 60,
+            },
+            ["num_ln_in_parallel_attn='None (a LayerNorm before the attention"],
+        ),
+        (
+            # Falcon's first decoder holds a key and a value per query head
+            # unless multi_query: its num_kv_heads would be misread.
+            "falcon-7b.json",
+            {"multi_query": False, "num_kv_heads": 8, "activation": "relu"},
+            [
+                "activation='relu'",
+                "num_kv_heads='8 with multi_query and new_decoder_architecture false'",
+            ],
         ),
         (
             "llama-3.2-1b.json",

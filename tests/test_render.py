@@ -102,7 +102,10 @@ def test_state_dict_adapter_round_trip(rendered_variants, variant):
     state_dict = model.state_dict()
     adapter = spec.state_dict_adapter(args, None)
     hf = adapter.to_hf(state_dict)
-    assert all(k.startswith(("model.", "lm_head.")) for k in hf)
+    # Falcon keeps its modules in transformer, the other classes in model.
+    falcon = COUNTERPARTS.get(variant) == "FalconForCausalLM"
+    top = "transformer." if falcon else "model."
+    assert all(k.startswith((top, "lm_head.")) for k in hf)
     back = adapter.from_hf(hf)
     assert back.keys() == state_dict.keys()
     for key, value in state_dict.items():
@@ -174,6 +177,7 @@ COUNTERPARTS = {
     "llama_biased": "LlamaForCausalLM",
     "starcoder2_like": "Starcoder2ForCausalLM",
     "hyperclovax_like": "HyperCLOVAXForCausalLM",
+    "falcon_like": "FalconForCausalLM",
     "gemma1_like": "GemmaForCausalLM",
     "vaultgemma_like": "VaultGemmaForCausalLM",
     "granitemoe_like": "GraniteMoeForCausalLM",

@@ -1,6 +1,7 @@
-"""Stacked HF matrices (Phi-3's q/k/v and gate/up, GLM's and Granite 4's gate/up)
-stay sharded when the adapter converts FSDP-sharded weights: torch.cat of sharded
-parts would give every rank the whole matrix, for every block at once."""
+"""Stacked HF matrices (Phi-3's q/k/v and gate/up, GLM's and Granite 4's gate/up,
+Falcon's q/k/v grouped by key/value head) stay sharded when the adapter converts
+FSDP-sharded weights: torch.cat of sharded parts would give every rank the whole
+matrix, for every block at once."""
 
 import os
 import subprocess
@@ -15,7 +16,9 @@ from .variants import answers_of
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("variant", ["phi3_like", "glm4_like", "granite4_like"])
+@pytest.mark.parametrize(
+    "variant", ["phi3_like", "glm4_like", "granite4_like", "falcon_like"]
+)
 def test_stacked_matrices_stay_sharded(variant, tmp_path):
     model_dir = render_answers(tmp_path / variant, answers_of(variant))
     result = subprocess.run(

@@ -51,9 +51,11 @@ nemotron_like (Minitron 8B's kind: Llama's blocks around LayerNorms that scale b
 wider than dim // n_heads, GQA), llama_biased (Llama with attention_bias and
 mlp_bias: a bias on every projection), starcoder2_like (StarCoder2: pre-norm
 LayerNorms, a tanh-GELU MLP named c_fc/c_proj in the checkpoints, a bias on every
-projection, a window in every layer, tied) and hyperclovax_like (HyperCLOVAX:
+projection, a window in every layer, tied), hyperclovax_like (HyperCLOVAX:
 Granite's multipliers and score scale between sandwich norms, logits multiplied,
-GQA, heads wider than dim // n_heads, a bias on every projection).
+GQA, heads wider than dim // n_heads, a bias on every projection) and falcon_like
+(Falcon: parallel blocks behind one LayerNorm, an exact-GELU MLP, GQA with q, k
+and v grouped by key/value head in the checkpoints, a bias on every projection).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -262,6 +264,12 @@ VARIANTS = {
         "embedding_multiplier": 12.0,
         "residual_multiplier": 0.22,
         "logit_multiplier": 0.125,
+        "linear_bias": True,
+    },
+    "falcon_like": {
+        "norm": "layernorm",
+        "norm_placement": "parallel",
+        "ffn": "gelu",
         "linear_bias": True,
     },
     "phi3_layout_biased": {"linear_bias": True, "hf_layout": "phi3"},
