@@ -337,3 +337,32 @@ def test_update_gives_an_olmo2_window_model_its_real_class(
     spec = import_package(model, "olmo_window_demo").get_train_spec()
     adapter = sys.modules["olmo_window_demo.model.state_dict_adapter"]
     assert_hf_class_gives_equal_logits(spec, adapter, tmp_path)
+
+
+def test_update_gives_a_falcon_shaped_model_the_falcon_class(
+    tmp_path, monkeypatch, capsys
+):
+    """v0.27.0 had no class for parallel LayerNorm blocks around an exact-GELU MLP
+    (its hf_config refused to write a config.json); `mytitan update` brings
+    Falcon's, whose export matches, and keeps the user's edits."""
+    monkeypatch.setenv(template_history.CACHE_ENV, str(tmp_path / "cache"))
+    src = template_history.materialize(template_history.BUNDLE)
+    answers = {
+        "norm": "layernorm",
+        "norm_placement": "parallel",
+        "ffn": "gelu",
+        "linear_bias": True,
+    }
+    project = _project(tmp_path, src, "v0.27.0", **answers)
+    model = project / "models" / "demo"
+    adapter_file = model / "model" / "state_dict_adapter.py"
+    assert "HF_ARCHITECTURE = None" in adapter_file.read_text()
+    _user_edits(project)
+    code, out, err = _mytitan(project, monkeypatch, capsys, "update", "models/demo")
+    assert code == 0, out + err
+    assert 'HF_ARCHITECTURE = "FalconForCausalLM"' in adapter_file.read_text()
+    assert "def user_helper()" in (model / "model" / "model.py").read_text()
+    assert_ruff_clean(model)
+    spec = import_package(model, "falcon_shaped_demo").get_train_spec()
+    adapter = sys.modules["falcon_shaped_demo.model.state_dict_adapter"]
+    assert_hf_class_gives_equal_logits(spec, adapter, tmp_path)
