@@ -310,59 +310,57 @@ def test_update_across_shipped_releases(tmp_path, monkeypatch, capsys):
     assert spec.pipelining_fn.__name__ == "pipeline_demo"
 
 
-def test_update_gives_an_olmo2_window_model_its_real_class(
-    tmp_path, monkeypatch, capsys
+@pytest.mark.parametrize(
+    ("version", "answers", "before", "after"),
+    [
+        # v0.5.0 called post-norm + qk-norm across heads + a sliding window OLMo 2,
+        # which has no window; OLMo 3 has one.
+        (
+            "v0.5.0",
+            {
+                "norm_placement": "post",
+                "qk_norm": True,
+                "qk_norm_scope": "full",
+                "sliding_window": 4096,
+                "global_every": 4,
+            },
+            '"Olmo2ForCausalLM"',
+            '"Olmo3ForCausalLM"',
+        ),
+        # v0.27.0 had no class for parallel LayerNorm blocks around an exact-GELU
+        # MLP (its hf_config refused to write a config.json); Falcon has them.
+        (
+            "v0.27.0",
+            {
+                "norm": "layernorm",
+                "norm_placement": "parallel",
+                "ffn": "gelu",
+                "linear_bias": True,
+            },
+            "None",
+            '"FalconForCausalLM"',
+        ),
+    ],
+)
+def test_update_gives_a_model_the_class_a_later_release_added(
+    tmp_path, monkeypatch, capsys, version, answers, before, after
 ):
-    """v0.5.0 called post-norm + qk-norm across heads + a sliding window OLMo 2,
-    which has no window; `mytitan update` brings OLMo 3, whose export matches."""
+    """A model rendered from an older release whose class was wrong or missing
+    takes the right one on `mytitan update`, keeps the user's edits, and exports
+    with the logits transformers computes."""
     monkeypatch.setenv(template_history.CACHE_ENV, str(tmp_path / "cache"))
     src = template_history.materialize(template_history.BUNDLE)
-    answers = {
-        "norm_placement": "post",
-        "qk_norm": True,
-        "qk_norm_scope": "full",
-        "sliding_window": 4096,
-        "global_every": 4,
-    }
-    project = _project(tmp_path, src, "v0.5.0", **answers)
+    project = _project(tmp_path, src, version, **answers)
     model = project / "models" / "demo"
     adapter_file = model / "model" / "state_dict_adapter.py"
-    assert 'HF_ARCHITECTURE = "Olmo2ForCausalLM"' in adapter_file.read_text()
+    assert f"HF_ARCHITECTURE = {before}" in adapter_file.read_text()
     _user_edits(project)
     code, out, err = _mytitan(project, monkeypatch, capsys, "update", "models/demo")
     assert code == 0, out + err
-    assert 'HF_ARCHITECTURE = "Olmo3ForCausalLM"' in adapter_file.read_text()
+    assert f"HF_ARCHITECTURE = {after}" in adapter_file.read_text()
     assert "def user_helper()" in (model / "model" / "model.py").read_text()
     assert_ruff_clean(model)
-    spec = import_package(model, "olmo_window_demo").get_train_spec()
-    adapter = sys.modules["olmo_window_demo.model.state_dict_adapter"]
-    assert_hf_class_gives_equal_logits(spec, adapter, tmp_path)
-
-
-def test_update_gives_a_falcon_shaped_model_the_falcon_class(
-    tmp_path, monkeypatch, capsys
-):
-    """v0.27.0 had no class for parallel LayerNorm blocks around an exact-GELU MLP
-    (its hf_config refused to write a config.json); `mytitan update` brings
-    Falcon's, whose export matches, and keeps the user's edits."""
-    monkeypatch.setenv(template_history.CACHE_ENV, str(tmp_path / "cache"))
-    src = template_history.materialize(template_history.BUNDLE)
-    answers = {
-        "norm": "layernorm",
-        "norm_placement": "parallel",
-        "ffn": "gelu",
-        "linear_bias": True,
-    }
-    project = _project(tmp_path, src, "v0.27.0", **answers)
-    model = project / "models" / "demo"
-    adapter_file = model / "model" / "state_dict_adapter.py"
-    assert "HF_ARCHITECTURE = None" in adapter_file.read_text()
-    _user_edits(project)
-    code, out, err = _mytitan(project, monkeypatch, capsys, "update", "models/demo")
-    assert code == 0, out + err
-    assert 'HF_ARCHITECTURE = "FalconForCausalLM"' in adapter_file.read_text()
-    assert "def user_helper()" in (model / "model" / "model.py").read_text()
-    assert_ruff_clean(model)
-    spec = import_package(model, "falcon_shaped_demo").get_train_spec()
-    adapter = sys.modules["falcon_shaped_demo.model.state_dict_adapter"]
+    module = f"class_update_{version.replace('.', '_')}"
+    spec = import_package(model, module).get_train_spec()
+    adapter = sys.modules[f"{module}.model.state_dict_adapter"]
     assert_hf_class_gives_equal_logits(spec, adapter, tmp_path)
