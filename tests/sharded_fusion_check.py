@@ -1,8 +1,8 @@
 """Run by torchrun, 2 processes on gloo (tests/test_sharded_fusion.py): an adapter
 whose checkpoints stack projections into one matrix (Phi-3's, GLM's and Granite 4's
-layouts, Falcon's q/k/v) converts FSDP-sharded weights to and from HF names as it converts whole
-ones, and keeps them sharded: no rank holds a stacked matrix whole once it is built.
-argv[1]: a rendered model folder."""
+layouts, Falcon's q/k/v) converts FSDP-sharded weights to and from HF names as it
+converts whole ones, and keeps them sharded: no rank holds a stacked matrix whole
+once it is built. argv[1]: a rendered model folder."""
 
 import sys
 from pathlib import Path
