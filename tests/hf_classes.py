@@ -2,12 +2,14 @@
 models one option away from them, and a few more models per class that, with those
 neighbours, hold every pair of option values some model of the class holds.
 
-Finding those few means enumerating every valid combination that names a class
-(millions: about 10 minutes on 2 cores), so the choice is committed in
-tests/data/class_cover.json with a fingerprint of what it was computed from
-(copier.yml's class table and defaults, this module and option_matrix.py). A test
-fails when the fingerprint is stale; `.venv/bin/python -m tests.hf_classes`
-refreshes the file, and `-m exhaustive` recomputes it to check the committed one.
+Finding those few means finding every valid combination that names a class: a
+search, class by class, over the options each of its needs reads (under a minute;
+enumerating the millions of valid combinations took an hour on 2 cores). The
+choice is committed in tests/data/class_cover.json with a fingerprint of what it
+was computed from (copier.yml's class table and defaults, this module and
+option_matrix.py). A test fails when the fingerprint is stale;
+`.venv/bin/python -m tests.hf_classes` refreshes the file, and `-m exhaustive`
+checks the search against the full enumeration.
 """
 
 import functools
@@ -17,11 +19,13 @@ import itertools
 import json
 import multiprocessing
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import option_matrix
 from .option_matrix import (
     OPTIONS,
+    class_needs,
     hf_class,
     options_hf_class_reads,
     valid,
@@ -198,6 +202,77 @@ def _neighbours() -> list[tuple[str, dict]]:
 NEIGHBOURS = _neighbours()
 
 
+def _need_options(read: list[str]) -> list[list[set[str]]]:
+    """For each class of the table, for each of its needs, the options whose
+    change turns it: found by changing one option at a time, to every value, in
+    combinations that together hold every pair of option values. That finds every
+    option of a need that reads at most three (some combination holds any two
+    values of the other two); the class table's needs read one or two."""
+    bases = [FIRST, *option_matrix.pairwise()]
+    found = None
+    for base in bases:
+        before = class_needs(base)
+        found = found or [[set() for _ in needs] for _, needs in before]
+        for option in read:
+            for value in OPTIONS[option]:
+                after = class_needs(base | {option: value})
+                for row, ((_, was), (_, now)) in enumerate(zip(before, after)):
+                    for index in range(len(was)):
+                        if was[index] != now[index]:
+                            found[row][index].add(option)
+    return found
+
+
+def _class_members_of(
+    row: int, architecture: str, need_options: list[set[str]], read: list[str]
+) -> Iterator[dict]:
+    """The valid combinations of the options the table reads that name
+    `architecture`, the class of `row`, in itertools.product's order: a depth-first search over
+    those options that drops a value as soon as a need it settles is unmet (the
+    options not yet chosen at their first values, which that need does not read)."""
+    unread = {name: OPTIONS[name][0] for name in OPTIONS if name not in read}
+
+    def search(chosen: dict) -> Iterator[dict]:
+        if len(chosen) == len(read):
+            combination = chosen | unread
+            if valid(combination) and hf_class(combination) == architecture:
+                yield combination
+            return
+        option = read[len(chosen)]
+        settled = [
+            index
+            for index, options in enumerate(need_options)
+            if option in options and options <= set(chosen) | {option}
+        ]
+        for value in OPTIONS[option]:
+            choice = chosen | {option: value}
+            needs = class_needs(FIRST | choice)[row][1] if settled else []
+            if all(needs[index] for index in settled):
+                yield from search(choice)
+
+    # A need that reads no option holds for every model or for none.
+    constant = [index for index, options in enumerate(need_options) if not options]
+    if all(class_needs(FIRST)[row][1][index] for index in constant):
+        yield from search({})
+
+
+def class_members() -> dict[str, list[dict]]:
+    """Every valid combination that names a class, by class, found class by
+    class from what each need reads (seconds; `enumerated_class_members` is the
+    full enumeration, for checking it). The options the class table does not
+    read multiply each member, so they are enumerated last."""
+    read = options_hf_class_reads()
+    need_options = _need_options(read)
+    named = []
+    for row, (architecture, _) in enumerate(class_needs(FIRST)):
+        members = _class_members_of(row, architecture, need_options[row], read)
+        named += [(combination, architecture) for combination in members]
+    # Back in the enumeration's order, the order the greedy cover's ties follow.
+    position = {name: {v: i for i, v in enumerate(OPTIONS[name])} for name in read}
+    named.sort(key=lambda item: [position[name][item[0][name]] for name in read])
+    return _with_blind_options(named, read)
+
+
 def _classes_of(first_value: str) -> list[tuple[dict, str]]:
     """(combination, class) for every valid combination of the options the class
     table reads, whose first such option has `first_value`, that names a class
@@ -212,17 +287,22 @@ def _classes_of(first_value: str) -> list[tuple[dict, str]]:
     return named
 
 
-def class_members() -> dict[str, list[dict]]:
-    """Every valid combination that names a class, by class. The options the
-    class table does not read multiply each member, so they are enumerated last.
-    Millions of combinations: split over the cores this process may use, by the
-    first option."""
+def enumerated_class_members() -> dict[str, list[dict]]:
+    """`class_members` by enumerating every valid combination (millions: about
+    an hour on 2 cores), split over the cores this process may use by the first
+    option the table reads."""
     read = options_hf_class_reads()
-    blind = [name for name in OPTIONS if name not in read]
     # Forked workers: only Jinja and json run in them (torch is never imported here).
     cores = len(os.sched_getaffinity(0))
     with multiprocessing.get_context("fork").Pool(cores) as pool:
-        named = itertools.chain(*pool.map(_classes_of, OPTIONS[read[0]]))
+        named = list(itertools.chain(*pool.map(_classes_of, OPTIONS[read[0]])))
+    return _with_blind_options(named, read)
+
+
+def _with_blind_options(named: list, read: list[str]) -> dict[str, list[dict]]:
+    """Each (combination, class) times every value of the options the table
+    does not read."""
+    blind = [name for name in OPTIONS if name not in read]
     members = {}
     for combination, architecture in named:
         for blind_values in itertools.product(*(OPTIONS[name] for name in blind)):

@@ -407,14 +407,49 @@ def _compiled(source: str) -> jinja2.Template:
 def hf_class(combination: dict) -> str | None:
     """The transformers class a model of `combination` names (None when even the
     nearest has unmet needs), from copier.yml's own table, without rendering."""
-    _, template, defaults, templated = _hf_nearest()
+    nearest = json.loads(_hf_nearest()[1].render(_table_context(combination)))
+    return None if nearest["unmet"] else nearest["architecture"]
+
+
+def class_needs(combination: dict) -> list[tuple[str, list[bool]]]:
+    """Every row of copier.yml's class table, in its order: the class and whether
+    each of its needs holds for `combination`."""
+    rows = json.loads(_class_rows().render(_table_context(combination)))
+    return [
+        (architecture, [met for _, met in needs]) for _, architecture, needs in rows
+    ]
+
+
+def _table_context(combination: dict) -> dict:
+    """What the class table reads: the answers, the plain defaults, and the
+    templated defaults rendered as copier renders them."""
+    _, _, defaults, templated = _hf_nearest()
     context = defaults | answers(combination, "probe")
     for name, (kind, default) in templated.items():
         if name not in context:
             rendered = _compiled(default).render(context)
             context[name] = rendered == "True" if kind == "bool" else rendered
-    nearest = json.loads(template.render(context))
-    return None if nearest["unmet"] else nearest["architecture"]
+    return context
+
+
+@functools.cache
+def _class_rows() -> jinja2.Template:
+    """copier.yml's class table up to its `classes` list, printing that list (each
+    class's needs, met or not) instead of the nearest class: the same Jinja, cut
+    at its syntax tree."""
+    environment = _compiled(_hf_nearest()[0]).environment
+    body = []
+    for node in environment.parse(_hf_nearest()[0]).body:
+        body.append(node)
+        if isinstance(node, jinja2.nodes.Assign) and node.target.name == "classes":
+            break
+    else:
+        raise AssertionError("copier.yml's hf_nearest sets no `classes` list")
+    body += environment.parse("{{ classes | tojson }}").body
+    code = environment.compile(jinja2.nodes.Template(body))
+    return environment.template_class.from_code(
+        environment, code, environment.make_globals(None)
+    )
 
 
 def options_hf_class_reads() -> list[str]:
