@@ -64,6 +64,7 @@ SUPPORTED_MODEL_TYPES = (
     "starcoder2",
     "hyperclovax",
     "falcon",
+    "gpt_neox",
 )
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
@@ -75,6 +76,7 @@ _DROPOUT_KEYS = {
     "phi3": ("resid_pdrop", "embd_pdrop"),
     "starcoder2": ("residual_dropout", "embedding_dropout"),
     "falcon": ("hidden_dropout",),
+    "gpt_neox": ("hidden_dropout",),
 }
 # Granite 3's blocks (constant multipliers on the embeddings, residual branches,
 # scores and logits), dense or with Mixtral's routing (GraniteMoe), Granite 4's
@@ -103,6 +105,8 @@ _ONE_FLAG_BIAS_KEYS = {
     "ernie4_5": "use_bias",
     "starcoder2": "use_bias",
     "falcon": "bias",
+    # GPT-NeoX's MLP always has biases: attention_bias puts them on the rest.
+    "gpt_neox": "attention_bias",
 }
 # GeGLU blocks, embeddings scaled by sqrt(dim), and RMSNorms that scale by
 # 1 + weight (the adapter's business); Gemma 2's and 3's between sandwich norms.
@@ -165,6 +169,7 @@ _LAYER_NORMS = {
     "nemotron": "layernorm",
     "starcoder2": "layernorm",
     "falcon": "layernorm",
+    "gpt_neox": "layernorm",
 }
 # The key of the norms' eps, where it is neither rms_norm_eps (RMSNorm) nor
 # layer_norm_eps (LayerNorm).
@@ -183,7 +188,19 @@ _PARTIAL_ROTARY_DEFAULTS = {
     "glm4": 0.5,
     "glm4_moe": 0.5,
     "nemotron": 0.5,
+    "gpt_neox": 0.25,
 }
+# Config keys that a model type's config class reads as another one's field
+# (GPT-NeoX's RoPE base and rotated share, read into rope_parameters).
+_OWN_SPELLINGS = {
+    "gpt_neox": {
+        "rotary_emb_base": "rope_theta",
+        "rotary_pct": "partial_rotary_factor",
+    },
+}
+# The tanh approximations of GELU that transformers names (GPT-NeoX-20B's is
+# gelu_fast): one function, computed as the template's gelu_tanh computes it.
+_TANH_GELUS = ("gelu_pytorch_tanh", "gelu_new", "gelu_fast")
 # Keys of the expert count, and of the expert hidden size, per MoE model type.
 _MOE_KEYS = {
     "mixtral": ("num_local_experts", "intermediate_size"),
@@ -269,7 +286,7 @@ def _aliases(model_type: str) -> dict[str, str]:
         alias: field
         for alias, field in getattr(config_class, "attribute_map", {}).items()
         if alias not in names and field in names
-    }
+    } | _OWN_SPELLINGS.get(model_type, {})
 
 
 def _unaliased(config: dict[str, Any], model_type: str) -> dict[str, Any]:
@@ -288,20 +305,24 @@ def _dropout(config: dict[str, Any], model_type: str) -> dict[str, Any]:
 def _biased_everywhere(config: dict[str, Any], model_type: str) -> bool:
     """Whether every projection has a bias (linear_bias): attention_bias with
     mlp_bias (Llama, Arcee, Nemotron, Granite, HyperCLOVAX), use_bias (ERNIE
-    4.5, StarCoder2) or bias (Falcon)."""
+    4.5, StarCoder2), bias (Falcon) or attention_bias (GPT-NeoX, whose MLP
+    always has biases)."""
     if model_type in _TWO_FLAG_BIAS_TYPES:
         return bool(config.get("attention_bias")) and bool(config.get("mlp_bias"))
     key = _ONE_FLAG_BIAS_KEYS.get(model_type)
     return key is not None and bool(config.get(key))
 
 
-def _ffn(model_type: str) -> str:
+def _ffn(config: dict[str, Any], model_type: str) -> str:
     if model_type in _GEMMA_TYPES:
         return "geglu"
     if model_type == "starcoder2":
         return "gelu_tanh"  # an MLP without a gate, c_fc then c_proj
     if model_type == "falcon":
         return "gelu"  # an MLP without a gate, exact GELU
+    if model_type == "gpt_neox":
+        # An MLP without a gate, exact GELU (Pythia) or its tanh approximation.
+        return "gelu_tanh" if config["hidden_act"] in _TANH_GELUS else "gelu"
     return "relu2" if model_type in _RELU2_TYPES else "swiglu"
 
 
@@ -529,12 +550,14 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         expect("hidden_activation", ("gelu_pytorch_tanh",))
     elif model_type == "falcon":
         expect("activation", ("gelu",))
+    elif model_type == "gpt_neox":
+        expect("hidden_act", ("gelu", *_TANH_GELUS))
     else:
         activation = {
             "swiglu": "silu",
             "gelu_tanh": "gelu_pytorch_tanh",
             "relu2": "relu2",
-        }[_ffn(model_type)]
+        }[_ffn(config, model_type)]
         expect("hidden_act", (activation,), activation)
     if model_type in _GEMMA_TYPES:
         expect("use_bidirectional_attention", (False, None))  # causal
@@ -589,6 +612,8 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
             found["logit_scale"] = scale
     if model_type == "falcon":
         found.update(_falcon_unsupported(config))
+    if model_type == "gpt_neox" and not config["attention_bias"]:
+        found["attention_bias"] = "False (its MLP keeps its biases)"
     if model_type == "smollm3":
         # SmolLM3 slides its window in the NoPE layers: not in the template.
         expect("use_sliding_window", (False, None))
@@ -642,19 +667,19 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
 
 
 def _falcon_unsupported(config: dict[str, Any]) -> dict[str, Any]:
-    """Falcon's blocks that the template lacks: ALiBi, attention and MLP one
-    after the other, or side by side behind a LayerNorm each (Falcon-40B's and
-    -180B's: transformers' default for the new decoder architecture)."""
+    """Falcon's blocks that the template or transformers lacks: ALiBi, attention
+    and MLP one after the other, a LayerNorm each outside the new decoder
+    architecture (transformers' class builds them, then reads another)."""
     found = {}
     if config["alibi"]:
         found["alibi"] = True
     if not config["parallel_attn"]:
         found["parallel_attn"] = False
     norms = config["num_ln_in_parallel_attn"]
-    if (norms or (2 if config["new_decoder_architecture"] else 1)) != 1:
-        found["num_ln_in_parallel_attn"] = (
-            f"{norms} (a LayerNorm before the attention and one before the MLP)"
-        )
+    if config["new_decoder_architecture"] and norms not in (None, 1, 2):
+        found["num_ln_in_parallel_attn"] = norms
+    elif not config["new_decoder_architecture"] and norms == 2:
+        found["num_ln_in_parallel_attn"] = "2 with new_decoder_architecture false"
     multi_head = not (config["new_decoder_architecture"] or config["multi_query"])
     kv_heads = config["num_kv_heads"]
     if multi_head and kv_heads not in (None, config["num_attention_heads"]):
@@ -666,10 +691,20 @@ def _falcon_unsupported(config: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def _falcon_norms(config: dict[str, Any]) -> int:
+    """LayerNorms in a Falcon block: two (ln_attn, ln_mlp) in the new decoder
+    architecture unless num_ln_in_parallel_attn says one, else one."""
+    if config["new_decoder_architecture"]:
+        return config["num_ln_in_parallel_attn"] or 2
+    return 1
+
+
 def _kv_heads(config: dict[str, Any], model_type: str) -> int:
     """Key/value heads: Falcon's are num_kv_heads in its new decoder architecture,
     one with multi_query, else one per query head."""
     heads = config["num_attention_heads"]
+    if model_type == "gpt_neox":
+        return heads  # multi-head attention only
     if model_type != "falcon":
         return config.get("num_key_value_heads") or heads
     if config["new_decoder_architecture"]:
@@ -692,6 +727,11 @@ def _ffn_hidden_dim(config: dict[str, Any], model_type: str) -> int:
 def _norm_placement(config: dict[str, Any], model_type: str) -> str:
     if model_type == "stablelm" and config.get("use_parallel_residual"):
         return "parallel"  # one norm, attention and MLP side by side
+    if model_type == "gpt_neox":
+        # Attention and MLP side by side, a LayerNorm each, or one after the other.
+        return "parallel_two_norms" if config["use_parallel_residual"] else "pre"
+    if model_type == "falcon" and _falcon_norms(config) == 2:
+        return "parallel_two_norms"  # Falcon-40B's and -180B's ln_attn, ln_mlp
     if model_type == "hyperclovax" and config["use_post_norm"]:
         return "sandwich"  # Peri-LN: a norm after each sublayer too
     return _NORM_PLACEMENTS.get(model_type, "pre")
@@ -1089,7 +1129,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "norm": _LAYER_NORMS.get(model_type, "rmsnorm"),
         "norm_placement": _norm_placement(config, model_type),
         "norm_eps": float(config[_norm_eps_key(model_type)]),
-        "ffn": _ffn(model_type),
+        "ffn": _ffn(config, model_type),
         "ffn_hidden_dim": _ffn_hidden_dim(config, model_type),
         "weight_tying": bool(config["tie_word_embeddings"]),
         "embedding_scale": model_type in _GEMMA_TYPES,

@@ -135,11 +135,28 @@ RECIPES = [
         "HyperCLOVAXForCausalLM",
         {"multipliers": "granite", "norm_placement": "sandwich"},
     ),
-    # Falcon (Falcon-7B, Falcon2-11B): parallel blocks of one LayerNorm with an
+    # Falcon-7B and Falcon2-11B: parallel blocks behind one LayerNorm with an
     # exact-GELU MLP.
     (
         "FalconForCausalLM",
         {"norm": "layernorm", "ffn": "gelu", "norm_placement": "parallel"},
+    ),
+    # Falcon-40B and -180B: the same behind a LayerNorm each.
+    (
+        "FalconForCausalLM",
+        {"norm": "layernorm", "ffn": "gelu", "norm_placement": "parallel_two_norms"},
+    ),
+    # GPT-NeoX (Pythia): two-norm parallel blocks of multi-head attention with a
+    # bias on every projection, an exact-GELU MLP, RoPE on part of each head.
+    (
+        "GPTNeoXForCausalLM",
+        {
+            "norm": "layernorm",
+            "ffn": "gelu",
+            "norm_placement": "parallel_two_norms",
+            "bias": "every",
+            "rope_share": "half",
+        },
     ),
     # Llama's blocks with RoPE rows in pairs in the checkpoints: Helium's heads are
     # dim // n_heads, with or without a qkv bias; ERNIE 4.5's wider, without biases

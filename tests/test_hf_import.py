@@ -140,10 +140,13 @@ def _tiny(config: dict) -> dict:
         # A RoPE layer, then a NoPE one, in the toy's two layers.
         tiny["no_rope_layers"] = [1, 0]
         tiny["no_rope_layer_interval"] = 2
+    if config["model_type"] in ("falcon", "gpt_neox"):
+        # Their heads are hidden_size // heads wide (no key of their own); Falcon's
+        # key/value heads are num_kv_heads, GPT-NeoX's as many as its query heads.
+        del tiny["head_dim"], tiny["num_key_value_heads"]
     if config["model_type"] == "falcon":
-        # Falcon's heads are hidden_size // heads wide (no key of its own); its
-        # MLP's width is ffn_hidden_size, its key/value heads num_kv_heads.
-        del tiny["head_dim"], tiny["intermediate_size"], tiny["num_key_value_heads"]
+        # Falcon's MLP's width is ffn_hidden_size.
+        del tiny["intermediate_size"]
         tiny["ffn_hidden_size"] = 160
     if "moe_intermediate_size" in config:
         tiny["moe_intermediate_size"] = 48
@@ -264,6 +267,36 @@ CHANGED_CONFIGS = {
     "falcon_mha": ("falcon-7b.json", {"multi_query": False}),
     # Falcon-7B with a bias on every projection (its one bias flag).
     "falcon_bias": ("falcon-7b.json", {"bias": True}),
+    # Falcon-40B's blocks: the new decoder architecture's default of a LayerNorm
+    # before each of attention and MLP (ln_attn, ln_mlp), GQA, untied.
+    "falcon_40b_two_norms": (
+        "falcon-7b.json",
+        {
+            "new_decoder_architecture": True,
+            "num_kv_heads": 2,
+            "tie_word_embeddings": False,
+        },
+    ),
+    # GPT-NeoX without its parallel residual (pre-norm blocks), tanh-GELU as
+    # GPT-NeoX-20B names it, tied, YaRN on a quarter of each head.
+    "gpt_neox_sequential_gelu_fast_tied_yarn": (
+        "pythia-160m.json",
+        {
+            "use_parallel_residual": False,
+            "hidden_act": "gelu_fast",
+            "tie_word_embeddings": True,
+            "rope_scaling": {
+                "rope_type": "yarn",
+                "factor": 4.0,
+                "original_max_position_embeddings": 512,
+            },
+        },
+    ),
+    # GPT-NeoX rotating whole heads, Llama 3's RoPE scaling from its own base.
+    "gpt_neox_whole_heads_llama3": (
+        "pythia-160m.json",
+        {"rotary_pct": 1.0, "rotary_emb_base": 500000, "rope_scaling": LLAMA3_ROPE},
+    ),
     # Gemma 1 as its 7B (MHA: the toy's 4 heads), untied, with linear RoPE scaling.
     "gemma_mha_untied_linear": (
         "gemma-2b.json",
@@ -1437,6 +1470,49 @@ def test_answers_for_falcon(tmp_path):
     _assert_renders_with_counterpart(tmp_path, "falcon-7b.json", "FalconForCausalLM")
 
 
+def test_answers_for_falcon_40b(tmp_path):
+    # Falcon-40B's sizes in Falcon-7B's file: the new decoder architecture, whose
+    # default is a LayerNorm before each of attention and MLP (ln_attn, ln_mlp).
+    config = json.loads((CONFIGS / "falcon-7b.json").read_text()) | {
+        "new_decoder_architecture": True,
+        "num_kv_heads": 8,
+        "num_attention_heads": 128,
+        "hidden_size": 8192,
+        "num_hidden_layers": 60,
+    }
+    (tmp_path / "falcon-40b.json").write_text(json.dumps(config))
+    answers = answers_from_hf_config(tmp_path / "falcon-40b.json")
+    assert (answers["norm_placement"], answers["n_kv_heads"]) == (
+        "parallel_two_norms",
+        8,
+    )
+    result = mytitan(
+        "new",
+        "x",
+        "--defaults",
+        "--from-hf",
+        str(tmp_path / "falcon-40b.json"),
+        cwd=tmp_path,
+    )
+    assert result.exit_code == 0, result.output
+    assert "transformers: FalconForCausalLM (mytitan hf-config" in result.output
+
+
+def test_answers_for_pythia(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "pythia-160m.json")
+    # Parallel blocks behind a LayerNorm each, multi-head attention with a bias
+    # on every projection, a quarter of each head rotated, untied: Pythia-160M's
+    # 162,322,944 parameters, as the Pythia paper counts them.
+    assert (answers["norm"], answers["norm_placement"]) == (
+        "layernorm",
+        "parallel_two_norms",
+    )
+    assert answers["linear_bias"] and answers["n_kv_heads"] == answers["n_heads"]
+    assert (answers["ffn"], answers["rope_fraction"]) == ("gelu", 0.25)
+    assert (answers["weight_tying"], answers["flavor_name"]) == (False, "162M")
+    _assert_renders_with_counterpart(tmp_path, "pythia-160m.json", "GPTNeoXForCausalLM")
+
+
 def test_answers_for_gemma1(tmp_path):
     answers = answers_from_hf_config(CONFIGS / "gemma-2b.json")
     # Gemma's GeGLU, scaled embeddings and (1 + weight) norms in pre-norm blocks.
@@ -1553,6 +1629,7 @@ def _assert_renders_with_counterpart(tmp_path, config_name, counterpart):
     [
         ("seed-oss-36b.json", {}, "attention_dropout=0.1, residual_dropout=0.1"),
         ("stablelm-3b-4e1t.json", {"hidden_dropout": 0.1}, "hidden_dropout=0.1"),
+        ("pythia-160m.json", {"hidden_dropout": 0.1}, "hidden_dropout=0.1"),
         (
             "phi-3-mini-4k-instruct.json",
             {"resid_pdrop": 0.1, "embd_pdrop": 0.2},
@@ -1941,17 +2018,18 @@ def test_answers_for_llama_rope_scaling():
             ["alibi=True", "parallel_attn=False"],
         ),
         (
-            # Falcon-40B's blocks: a LayerNorm before the attention and one before
-            # the MLP (transformers' default for the new decoder architecture).
+            # A LayerNorm each outside the new decoder architecture: transformers'
+            # Falcon builds ln_attn and ln_mlp, then reads input_layernorm.
             "falcon-7b.json",
-            {
-                "new_decoder_architecture": True,
-                "num_kv_heads": 8,
-                "num_attention_heads": 128,
-                "hidden_size": 8192,
-                "num_hidden_layers": 60,
-            },
-            ["num_ln_in_parallel_attn='None (a LayerNorm before the attention"],
+            {"num_ln_in_parallel_attn": 2},
+            ["num_ln_in_parallel_attn='2 with new_decoder_architecture false'"],
+        ),
+        (
+            # GPT-NeoX without attention biases keeps its MLP's: no answer has
+            # biases on the MLP alone; nor is a ReLU MLP one.
+            "pythia-160m.json",
+            {"attention_bias": False, "hidden_act": "relu"},
+            ["hidden_act='relu'", "attention_bias='False (its MLP keeps its biases)'"],
         ),
         (
             # Falcon's first decoder holds a key and a value per query head

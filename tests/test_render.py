@@ -102,10 +102,13 @@ def test_state_dict_adapter_round_trip(rendered_variants, variant):
     state_dict = model.state_dict()
     adapter = spec.state_dict_adapter(args, None)
     hf = adapter.to_hf(state_dict)
-    # Falcon keeps its modules in transformer, the other classes in model.
-    falcon = COUNTERPARTS.get(variant) == "FalconForCausalLM"
-    top = "transformer." if falcon else "model."
-    assert all(k.startswith((top, "lm_head.")) for k in hf)
+    # Falcon keeps its modules in transformer, GPT-NeoX in gpt_neox (its output
+    # projection is embed_out), the other classes in model.
+    top, output = {
+        "FalconForCausalLM": ("transformer.", "lm_head."),
+        "GPTNeoXForCausalLM": ("gpt_neox.", "embed_out."),
+    }.get(COUNTERPARTS.get(variant), ("model.", "lm_head."))
+    assert all(k.startswith((top, output)) for k in hf)
     back = adapter.from_hf(hf)
     assert back.keys() == state_dict.keys()
     for key, value in state_dict.items():
@@ -178,6 +181,7 @@ COUNTERPARTS = {
     "starcoder2_like": "Starcoder2ForCausalLM",
     "hyperclovax_like": "HyperCLOVAXForCausalLM",
     "falcon_like": "FalconForCausalLM",
+    "neox_like": "GPTNeoXForCausalLM",
     "gemma1_like": "GemmaForCausalLM",
     "vaultgemma_like": "VaultGemmaForCausalLM",
     "granitemoe_like": "GraniteMoeForCausalLM",

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize(
-    "variant", ["phi3_like", "glm4_like", "granite4_like", "falcon_like"]
+    "variant", ["phi3_like", "glm4_like", "granite4_like", "falcon_like", "neox_like"]
 )
 def test_stacked_matrices_stay_sharded(variant, tmp_path):
     model_dir = render_answers(tmp_path / variant, answers_of(variant))

@@ -340,6 +340,20 @@ def test_update_across_shipped_releases(tmp_path, monkeypatch, capsys):
             "None",
             '"FalconForCausalLM"',
         ),
+        # v0.28.0 had no class for pre-norm LayerNorm blocks of biased multi-head
+        # attention around an exact-GELU MLP; GPT-NeoX (without its parallel
+        # residual) has them, and stacks q, k and v head by head.
+        (
+            "v0.28.0",
+            {
+                "norm": "layernorm",
+                "ffn": "gelu",
+                "linear_bias": True,
+                "n_kv_heads": 32,
+            },
+            "None",
+            '"GPTNeoXForCausalLM"',
+        ),
     ],
 )
 def test_update_gives_a_model_the_class_a_later_release_added(

@@ -55,7 +55,10 @@ projection, a window in every layer, tied), hyperclovax_like (HyperCLOVAX:
 Granite's multipliers and score scale between sandwich norms, logits multiplied,
 GQA, heads wider than dim // n_heads, a bias on every projection) and falcon_like
 (Falcon: parallel blocks behind one LayerNorm, an exact-GELU MLP, GQA with q, k
-and v grouped by key/value head in the checkpoints, a bias on every projection).
+and v grouped by key/value head in the checkpoints, a bias on every projection) and
+neox_like (GPT-NeoX, Pythia: parallel blocks behind a LayerNorm each, an exact-GELU
+MLP, multi-head attention with q, k and v grouped by head in the checkpoints, a bias
+on every projection, a quarter of each head rotated).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -271,6 +274,14 @@ VARIANTS = {
         "norm_placement": "parallel",
         "ffn": "gelu",
         "linear_bias": True,
+    },
+    "neox_like": {
+        "norm": "layernorm",
+        "norm_placement": "parallel_two_norms",
+        "ffn": "gelu",
+        "linear_bias": True,
+        "n_kv_heads": 32,
+        "rope_fraction": 0.25,
     },
     "phi3_layout_biased": {"linear_bias": True, "hf_layout": "phi3"},
     "gemma1_like": {
