@@ -3,8 +3,9 @@ models one option away from them, and a few more models per class that, with tho
 neighbours, hold every pair of option values some model of the class holds.
 
 Finding those few means finding every valid combination that names a class: a
-search, class by class, over the options each of its needs reads (under a minute;
-enumerating the millions of valid combinations took an hour on 2 cores). The
+search, class by class, over the options each of its needs reads (about two
+minutes on one core; enumerating the valid combinations, hundreds of millions,
+takes hours on 2 cores). The
 choice is committed in tests/data/class_cover.json with a fingerprint of what it
 was computed from (copier.yml's class table and defaults, this module and
 option_matrix.py). A test fails when the fingerprint is stale;
@@ -244,9 +245,10 @@ def _class_members_of(
     row: int, architecture: str, need_options: list[set[str]], read: list[str]
 ) -> Iterator[dict]:
     """The valid combinations of the options the table reads that name
-    `architecture`, the class of `row`, in itertools.product's order: a depth-first search over
-    those options that drops a value as soon as a need it settles is unmet (the
-    options not yet chosen at their first values, which that need does not read)."""
+    `architecture`, the class of `row`, in itertools.product's order: a
+    depth-first search over those options that drops a value as soon as a need
+    it settles is unmet (the options not yet chosen at their first values, which
+    that need does not read)."""
     unread = {name: OPTIONS[name][0] for name in OPTIONS if name not in read}
 
     def search(chosen: dict) -> Iterator[dict]:
@@ -275,8 +277,8 @@ def _class_members_of(
 
 def class_members() -> dict[str, list[dict]]:
     """Every valid combination that names a class, by class, found class by
-    class from what each need reads (seconds; `enumerated_class_members` is the
-    full enumeration, for checking it). The options the class table does not
+    class from what each need reads (minutes; `enumerated_class_members` is
+    the full enumeration, for checking it). The options the class table does not
     read multiply each member, so they are enumerated last."""
     read = options_hf_class_reads()
     need_options = _need_options(read)
@@ -305,9 +307,9 @@ def _classes_of(first_value: str) -> list[tuple[dict, str]]:
 
 
 def enumerated_class_members() -> dict[str, list[dict]]:
-    """`class_members` by enumerating every valid combination (millions: about
-    an hour on 2 cores), split over the cores this process may use by the first
-    option the table reads."""
+    """`class_members` by enumerating every valid combination (hours on 2
+    cores), split over the cores this process may use by the first option the
+    table reads."""
     read = options_hf_class_reads()
     # Forked workers: only Jinja and json run in them (torch is never imported here).
     cores = len(os.sched_getaffinity(0))

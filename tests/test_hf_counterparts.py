@@ -76,19 +76,19 @@ def test_committed_class_cover_is_current():
     the option matrix are now, and every class that some model names has a recipe."""
     cover = committed_cover()
     assert cover["fingerprint"] == fingerprint(), (
-        f"tests/data/class_cover.json is stale: run `{REFRESH}` (about a minute) "
+        f"tests/data/class_cover.json is stale: run `{REFRESH}` (about two minutes) "
         "and commit it"
     )
     assert set(cover["members"]) == {a for a, _ in RECIPES}
     assert all(count > 0 for count in cover["members"].values())
 
 
-@pytest.mark.slow  # the search: about a minute
+@pytest.mark.slow  # the search: about two minutes
 def test_committed_class_cover_is_what_the_search_gives():
     assert compute_cover() == committed_cover()
 
 
-@pytest.mark.exhaustive  # the enumeration: about an hour on 2 cores
+@pytest.mark.exhaustive  # the enumeration: hours on 2 cores
 def test_the_search_finds_every_model_the_enumeration_names():
     assert class_members() == enumerated_class_members()
 
