@@ -701,7 +701,8 @@ def _falcon_norms(config: dict[str, Any]) -> int:
 
 def _kv_heads(config: dict[str, Any], model_type: str) -> int:
     """Key/value heads: Falcon's are num_kv_heads in its new decoder architecture,
-    one with multi_query, else one per query head."""
+    one with multi_query, else one per query head; GPT-NeoX has one per query
+    head, whatever the config says."""
     heads = config["num_attention_heads"]
     if model_type == "gpt_neox":
         return heads  # multi-head attention only
