@@ -1486,16 +1486,9 @@ def test_answers_for_falcon_40b(tmp_path):
         "parallel_two_norms",
         8,
     )
-    result = mytitan(
-        "new",
-        "x",
-        "--defaults",
-        "--from-hf",
-        str(tmp_path / "falcon-40b.json"),
-        cwd=tmp_path,
+    _assert_renders_with_counterpart(
+        tmp_path, tmp_path / "falcon-40b.json", "FalconForCausalLM"
     )
-    assert result.exit_code == 0, result.output
-    assert "transformers: FalconForCausalLM (mytitan hf-config" in result.output
 
 
 def test_answers_for_pythia(tmp_path):
@@ -1614,11 +1607,12 @@ def test_classes_without_their_own_row_export_as_the_class_they_run_on(
     _assert_renders_with_counterpart(tmp_path, config_name, counterpart)
 
 
-def _assert_renders_with_counterpart(tmp_path, config_name, counterpart):
-    """`mytitan new --from-hf` renders the config and names `counterpart` as the
-    class that `mytitan hf-config` exports to."""
+def _assert_renders_with_counterpart(tmp_path, config, counterpart):
+    """`mytitan new --from-hf` renders the config (a file of tests/data/hf_configs,
+    or a path) and names `counterpart` as the class that `mytitan hf-config`
+    exports to."""
     result = mytitan(
-        "new", "x", "--defaults", "--from-hf", str(CONFIGS / config_name), cwd=tmp_path
+        "new", "x", "--defaults", "--from-hf", str(CONFIGS / config), cwd=tmp_path
     )
     assert result.exit_code == 0, result.output
     assert f"transformers: {counterpart} (mytitan hf-config" in result.output
