@@ -65,6 +65,7 @@ SUPPORTED_MODEL_TYPES = (
     "hyperclovax",
     "falcon",
     "gpt_neox",
+    "phi",
 )
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
@@ -77,6 +78,7 @@ _DROPOUT_KEYS = {
     "starcoder2": ("residual_dropout", "embedding_dropout"),
     "falcon": ("hidden_dropout",),
     "gpt_neox": ("hidden_dropout",),
+    "phi": ("resid_pdrop", "embd_pdrop"),
 }
 # Granite 3's blocks (constant multipliers on the embeddings, residual branches,
 # scores and logits), dense or with Mixtral's routing (GraniteMoe), Granite 4's
@@ -108,6 +110,9 @@ _ONE_FLAG_BIAS_KEYS = {
     # GPT-NeoX's MLP always has biases: attention_bias puts them on the rest.
     "gpt_neox": "attention_bias",
 }
+# Model types with a bias on every projection and no flag to drop it, Phi's also
+# on the output projection (output_bias).
+_ALWAYS_BIASED_TYPES = ("phi",)
 # GeGLU blocks, embeddings scaled by sqrt(dim), and RMSNorms that scale by
 # 1 + weight (the adapter's business); Gemma 2's and 3's between sandwich norms.
 _GEMMA_TYPES = ("gemma", "gemma2", "gemma3_text", "vaultgemma")
@@ -145,6 +150,7 @@ _NORM_PLACEMENTS = {
     "cohere": "parallel",
     "cohere2": "parallel",
     "falcon": "parallel",
+    "phi": "parallel",
 }
 # How checkpoints hold the weights (hf_layout), where it is not Llama's.
 _HF_LAYOUTS = {
@@ -170,6 +176,7 @@ _LAYER_NORMS = {
     "starcoder2": "layernorm",
     "falcon": "layernorm",
     "gpt_neox": "layernorm",
+    "phi": "layernorm",
 }
 # The key of the norms' eps, where it is neither rms_norm_eps (RMSNorm) nor
 # layer_norm_eps (LayerNorm).
@@ -189,6 +196,7 @@ _PARTIAL_ROTARY_DEFAULTS = {
     "glm4_moe": 0.5,
     "nemotron": 0.5,
     "gpt_neox": 0.25,
+    "phi": 0.5,
 }
 # Config keys that a model type's config class reads as another one's field
 # (GPT-NeoX's RoPE base and rotated share, read into rope_parameters).
@@ -306,7 +314,9 @@ def _biased_everywhere(config: dict[str, Any], model_type: str) -> bool:
     """Whether every projection has a bias (linear_bias): attention_bias with
     mlp_bias (Llama, Arcee, Nemotron, Granite, HyperCLOVAX), use_bias (ERNIE
     4.5, StarCoder2), bias (Falcon) or attention_bias (GPT-NeoX, whose MLP
-    always has biases)."""
+    always has biases); Phi's are always there."""
+    if model_type in _ALWAYS_BIASED_TYPES:
+        return True
     if model_type in _TWO_FLAG_BIAS_TYPES:
         return bool(config.get("attention_bias")) and bool(config.get("mlp_bias"))
     key = _ONE_FLAG_BIAS_KEYS.get(model_type)
@@ -320,8 +330,9 @@ def _ffn(config: dict[str, Any], model_type: str) -> str:
         return "gelu_tanh"  # an MLP without a gate, c_fc then c_proj
     if model_type == "falcon":
         return "gelu"  # an MLP without a gate, exact GELU
-    if model_type == "gpt_neox":
-        # An MLP without a gate, exact GELU (Pythia) or its tanh approximation.
+    if model_type in ("gpt_neox", "phi"):
+        # An MLP without a gate, exact GELU (Pythia) or its tanh approximation
+        # (Phi's gelu_new).
         return "gelu_tanh" if config["hidden_act"] in _TANH_GELUS else "gelu"
     return "relu2" if model_type in _RELU2_TYPES else "swiglu"
 
@@ -550,7 +561,7 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         expect("hidden_activation", ("gelu_pytorch_tanh",))
     elif model_type == "falcon":
         expect("activation", ("gelu",))
-    elif model_type == "gpt_neox":
+    elif model_type in ("gpt_neox", "phi"):
         expect("hidden_act", ("gelu", *_TANH_GELUS))
     else:
         activation = {
@@ -614,6 +625,11 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         found.update(_falcon_unsupported(config))
     if model_type == "gpt_neox" and not config["attention_bias"]:
         found["attention_bias"] = "False (its MLP keeps its biases)"
+    heads = config["num_attention_heads"]
+    if model_type == "phi" and _head_dim(config) * heads != config["hidden_size"]:
+        # Phi's qk_layernorm is hidden_size // num_attention_heads wide, and every
+        # Phi has heads of that size: the class takes no other.
+        found["head_dim"] = config["head_dim"]
     if model_type == "smollm3":
         # SmolLM3 slides its window in the NoPE layers: not in the template.
         expect("use_sliding_window", (False, None))
@@ -904,6 +920,8 @@ def _nparams(answers: dict[str, Any]) -> int:
         if answers.get("moe_shared_expert_gate"):
             feed_forward += moe_layers * dim
     embeddings = answers["vocab_size"] * dim * (1 if answers["weight_tying"] else 2)
+    if answers.get("output_bias"):
+        embeddings += answers["vocab_size"]
     norm = dim * (2 if answers["norm"] == "layernorm" else 1)  # LayerNorm's bias
     block_norms = {"sandwich": 4, "parallel": 1}.get(answers["norm_placement"], 2)
     return embeddings + layers * (attention + block_norms * norm) + feed_forward + norm
@@ -1118,7 +1136,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "head_dim": head_dim if head_dim * heads != dim else 0,
         "qk_norm": model_type in _QK_NORM_TYPES
         or (model_type in ("glm4_moe", "cohere") and bool(config["use_qk_norm"]))
-        or (model_type == "stablelm" and bool(config["qk_layernorm"])),
+        or (model_type in ("stablelm", "phi") and bool(config["qk_layernorm"])),
         "qkv_bias": model_type == "qwen2"
         or bool(config.get("use_qkv_bias"))
         or (model_type == "qwen2_moe" and bool(config["qkv_bias"]))
@@ -1140,6 +1158,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         # qkv_bias is asked only without linear_bias, which implies it.
         del answers["qkv_bias"]
         answers["linear_bias"] = True
+    if model_type in _ALWAYS_BIASED_TYPES:
+        answers["output_bias"] = True
     if nope:
         answers["positional"] = "none"
         del answers["rope_theta"]

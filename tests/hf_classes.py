@@ -159,6 +159,19 @@ RECIPES = [
             "rope_share": "half",
         },
     ),
+    # Phi (1, 1.5, 2): parallel blocks behind one LayerNorm, a tanh-GELU MLP, a
+    # bias on every projection and on the output one, RoPE on part of each head.
+    (
+        "PhiForCausalLM",
+        {
+            "norm": "layernorm",
+            "ffn": "gelu_tanh",
+            "norm_placement": "parallel",
+            "bias": "every",
+            "output_bias": True,
+            "rope_share": "half",
+        },
+    ),
     # Llama's blocks with RoPE rows in pairs in the checkpoints: Helium's heads are
     # dim // n_heads, with or without a qkv bias; ERNIE 4.5's wider, without biases
     # or with one on every projection (use_bias).

@@ -20,6 +20,8 @@ OPTIONS = {
     "qk_norm": ["off", "head", "head_weights", "full", "head_after_rope"],
     # Biases: none, on q/k/v alone (qkv_bias), on every projection (linear_bias).
     "bias": ["none", "qkv", "every"],
+    # A bias on the output projection too (output_bias), as in Phi.
+    "output_bias": [False, True],
     "positional": [
         "rope",
         "rope_llama3",
@@ -328,6 +330,7 @@ def answers(combination: dict, name: str) -> dict:
         "ffn": combination["ffn"],
         "ffn_hidden_dim": 5632 if combination["ffn_size"] == "explicit" else 0,
         "weight_tying": combination["weight_tying"],
+        "output_bias": combination["output_bias"],
         "embedding_scale": combination["embeddings"] == "scaled",
         "extra_flavors": {},
     }

@@ -292,6 +292,19 @@ CHANGED_CONFIGS = {
             },
         },
     ),
+    # Phi with GQA, its qk-norm (a LayerNorm per head, one weight for all heads),
+    # exact GELU, tied, linear RoPE scaling on half of each head (Phi-1's share).
+    "phi_gqa_qk_layernorm_gelu_tied_linear": (
+        "phi-2.json",
+        {
+            "num_key_value_heads": 2,
+            "qk_layernorm": True,
+            "hidden_act": "gelu",
+            "tie_word_embeddings": True,
+            "partial_rotary_factor": 0.5,
+            "rope_scaling": {"rope_type": "linear", "factor": 2.0},
+        },
+    ),
     # GPT-NeoX rotating whole heads, Llama 3's RoPE scaling from its own base.
     "gpt_neox_whole_heads_llama3": (
         "pythia-160m.json",
@@ -1506,6 +1519,19 @@ def test_answers_for_pythia(tmp_path):
     _assert_renders_with_counterpart(tmp_path, "pythia-160m.json", "GPTNeoXForCausalLM")
 
 
+def test_answers_for_phi2(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "phi-2.json")
+    # Parallel blocks behind one LayerNorm, multi-head attention, a bias on every
+    # projection and on the output one, 40% of each head rotated, a tanh-GELU MLP
+    # (gelu_new), untied: 2.8B parameters, as transformers counts Phi-2's.
+    assert (answers["norm"], answers["norm_placement"]) == ("layernorm", "parallel")
+    assert answers["linear_bias"] and answers["output_bias"]
+    assert (answers["ffn"], answers["rope_fraction"]) == ("gelu_tanh", 0.4)
+    assert (answers["n_kv_heads"], answers["qk_norm"]) == (32, False)
+    assert (answers["weight_tying"], answers["flavor_name"]) == (False, "2.8B")
+    _assert_renders_with_counterpart(tmp_path, "phi-2.json", "PhiForCausalLM")
+
+
 def test_answers_for_gemma1(tmp_path):
     answers = answers_from_hf_config(CONFIGS / "gemma-2b.json")
     # Gemma's GeGLU, scaled embeddings and (1 + weight) norms in pre-norm blocks.
@@ -1631,6 +1657,7 @@ def _assert_renders_with_counterpart(tmp_path, config, counterpart):
         ),
         ("llama-3.2-1b.json", {"attention_dropout": 0.05}, "attention_dropout=0.05"),
         ("falcon-7b.json", {"hidden_dropout": 0.1}, "hidden_dropout=0.1"),
+        ("phi-2.json", {"embd_pdrop": 0.2}, "resid_pdrop=0.1, embd_pdrop=0.2"),
     ],
 )
 def test_dropout_is_left_out_with_a_warning_line(tmp_path, base, changes, named):
@@ -2034,6 +2061,12 @@ def test_answers_for_llama_rope_scaling():
                 "activation='relu'",
                 "num_kv_heads='8 with multi_query and new_decoder_architecture false'",
             ],
+        ),
+        (
+            # Phi's heads (and its qk-norm) are hidden_size // heads wide.
+            "phi-2.json",
+            {"head_dim": 128, "hidden_act": "relu"},
+            ["hidden_act='relu'", "head_dim=128"],
         ),
         (
             "llama-3.2-1b.json",

@@ -182,6 +182,7 @@ COUNTERPARTS = {
     "hyperclovax_like": "HyperCLOVAXForCausalLM",
     "falcon_like": "FalconForCausalLM",
     "neox_like": "GPTNeoXForCausalLM",
+    "phi_like": "PhiForCausalLM",
     "gemma1_like": "GemmaForCausalLM",
     "vaultgemma_like": "VaultGemmaForCausalLM",
     "granitemoe_like": "GraniteMoeForCausalLM",

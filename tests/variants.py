@@ -58,7 +58,9 @@ GQA, heads wider than dim // n_heads, a bias on every projection) and falcon_lik
 and v grouped by key/value head in the checkpoints, a bias on every projection) and
 neox_like (GPT-NeoX, Pythia: parallel blocks behind a LayerNorm each, an exact-GELU
 MLP, multi-head attention with q, k and v grouped by head in the checkpoints, a bias
-on every projection, a quarter of each head rotated).
+on every projection, a quarter of each head rotated) and phi_like (Phi: parallel
+blocks behind one LayerNorm, a tanh-GELU MLP, GQA, a bias on every projection and on
+the output one, qk-norm per head with LayerNorm's bias, half of each head rotated).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -282,6 +284,15 @@ VARIANTS = {
         "linear_bias": True,
         "n_kv_heads": 32,
         "rope_fraction": 0.25,
+    },
+    "phi_like": {
+        "norm": "layernorm",
+        "norm_placement": "parallel",
+        "ffn": "gelu_tanh",
+        "linear_bias": True,
+        "output_bias": True,
+        "qk_norm": True,
+        "rope_fraction": 0.5,
     },
     "phi3_layout_biased": {"linear_bias": True, "hf_layout": "phi3"},
     "gemma1_like": {
