@@ -66,6 +66,7 @@ SUPPORTED_MODEL_TYPES = (
     "falcon",
     "gpt_neox",
     "phi",
+    "olmo",
 )
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
@@ -177,6 +178,7 @@ _LAYER_NORMS = {
     "falcon": "layernorm",
     "gpt_neox": "layernorm",
     "phi": "layernorm",
+    "olmo": "layernorm_noparams",  # OLMo 1's non-parametric LayerNorms
 }
 # The key of the norms' eps, where it is neither rms_norm_eps (RMSNorm) nor
 # layer_norm_eps (LayerNorm).
@@ -185,6 +187,8 @@ _NORM_EPS_KEYS = {
     "starcoder2": "norm_epsilon",
     "falcon": "layer_norm_epsilon",
 }
+# The norms' eps of the model types that fix it (no config key).
+_FIXED_NORM_EPS = {"olmo": 1e-5}
 # Model types whose q/k/v bias is the attention_bias flag.
 _ATTENTION_BIAS_TYPES = ("glm", "glm4", "glm4_moe", "seed_oss", "solar_open", "helium")
 # Model types that may rotate only part of each head, with transformers' default share.
@@ -633,7 +637,8 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     if model_type == "smollm3":
         # SmolLM3 slides its window in the NoPE layers: not in the template.
         expect("use_sliding_window", (False, None))
-    if model_type in (*_QK_NORM_TYPES, *_GEMMA_TYPES):
+    if model_type in (*_QK_NORM_TYPES, *_GEMMA_TYPES, "olmo"):
+        # On all four attention projections (OLMo 1's MLP has none): no answer.
         expect("attention_bias", (False, None))
     if model_type in _SHARED_MLP_TYPES:
         # Attention in every layer (transformers' default is Mamba layers, which it
@@ -647,7 +652,7 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         # always normalizes q and k and never shares keys and values across layers.
         expect("use_qk_norm", (True, None))
         expect("use_cla", (False, None))
-    if model_type == "olmoe":
+    if model_type in ("olmoe", "olmo"):
         # q, k and v clamped to a range: not in the template.
         expect("clip_qkv", (None,))
     if model_type == "mixtral":
@@ -922,7 +927,8 @@ def _nparams(answers: dict[str, Any]) -> int:
     embeddings = answers["vocab_size"] * dim * (1 if answers["weight_tying"] else 2)
     if answers.get("output_bias"):
         embeddings += answers["vocab_size"]
-    norm = dim * (2 if answers["norm"] == "layernorm" else 1)  # LayerNorm's bias
+    # LayerNorm's bias; OLMo 1's LayerNorms have no weight either.
+    norm = dim * {"layernorm": 2, "layernorm_noparams": 0}.get(answers["norm"], 1)
     block_norms = {"sandwich": 4, "parallel": 1}.get(answers["norm_placement"], 2)
     return embeddings + layers * (attention + block_norms * norm) + feed_forward + norm
 
@@ -1147,7 +1153,9 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "sliding_window": window,
         "norm": _LAYER_NORMS.get(model_type, "rmsnorm"),
         "norm_placement": _norm_placement(config, model_type),
-        "norm_eps": float(config[_norm_eps_key(model_type)]),
+        "norm_eps": float(
+            _FIXED_NORM_EPS.get(model_type) or config[_norm_eps_key(model_type)]
+        ),
         "ffn": _ffn(config, model_type),
         "ffn_hidden_dim": _ffn_hidden_dim(config, model_type),
         "weight_tying": bool(config["tie_word_embeddings"]),

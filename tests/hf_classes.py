@@ -172,6 +172,8 @@ RECIPES = [
             "rope_share": "half",
         },
     ),
+    # OLMo (1): Llama's blocks around LayerNorms without weight or bias.
+    ("OlmoForCausalLM", {"norm": "layernorm_noparams"}),
     # Llama's blocks with RoPE rows in pairs in the checkpoints: Helium's heads are
     # dim // n_heads, with or without a qkv bias; ERNIE 4.5's wider, without biases
     # or with one on every projection (use_bias).

@@ -32,7 +32,7 @@ OPTIONS = {
     ],
     # Share of each head that RoPE rotates (rope_fraction); none rotates nothing.
     "rope_share": ["whole", "half"],
-    "norm": ["rmsnorm", "layernorm", "layernorm_nobias"],
+    "norm": ["rmsnorm", "layernorm", "layernorm_nobias", "layernorm_noparams"],
     "norm_placement": ["pre", "post", "sandwich", "parallel", "parallel_two_norms"],
     "ffn": ["swiglu", "geglu", "gelu", "gelu_tanh", "relu2"],
     "ffn_size": ["rule", "explicit"],

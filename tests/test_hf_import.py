@@ -305,6 +305,19 @@ CHANGED_CONFIGS = {
             "rope_scaling": {"rope_type": "linear", "factor": 2.0},
         },
     ),
+    # OLMo 1 as its 7B (untied), with GQA and YaRN.
+    "olmo_gqa_untied_yarn": (
+        "olmo-1b.json",
+        {
+            "num_key_value_heads": 2,
+            "tie_word_embeddings": False,
+            "rope_scaling": {
+                "rope_type": "yarn",
+                "factor": 4.0,
+                "original_max_position_embeddings": 512,
+            },
+        },
+    ),
     # GPT-NeoX rotating whole heads, Llama 3's RoPE scaling from its own base.
     "gpt_neox_whole_heads_llama3": (
         "pythia-160m.json",
@@ -1532,6 +1545,17 @@ def test_answers_for_phi2(tmp_path):
     _assert_renders_with_counterpart(tmp_path, "phi-2.json", "PhiForCausalLM")
 
 
+def test_answers_for_olmo1(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "olmo-1b.json")
+    # Llama's blocks around LayerNorms without weight or bias, whose eps OLMo
+    # fixes (no key), tied: 1.2B parameters, as transformers counts OLMo 1B's.
+    assert (answers["norm"], answers["norm_eps"]) == ("layernorm_noparams", 1e-5)
+    assert (answers["norm_placement"], answers["ffn"]) == ("pre", "swiglu")
+    assert not answers["qkv_bias"] and "linear_bias" not in answers
+    assert (answers["weight_tying"], answers["flavor_name"]) == (True, "1.2B")
+    _assert_renders_with_counterpart(tmp_path, "olmo-1b.json", "OlmoForCausalLM")
+
+
 def test_answers_for_gemma1(tmp_path):
     answers = answers_from_hf_config(CONFIGS / "gemma-2b.json")
     # Gemma's GeGLU, scaled embeddings and (1 + weight) norms in pre-norm blocks.
@@ -2067,6 +2091,13 @@ def test_answers_for_llama_rope_scaling():
             "phi-2.json",
             {"head_dim": 128, "hidden_act": "relu"},
             ["hidden_act='relu'", "head_dim=128"],
+        ),
+        (
+            # OLMo 1.7's q, k and v clamped to a range; biases on the attention's
+            # four projections alone.
+            "olmo-1b.json",
+            {"clip_qkv": 8.0, "attention_bias": True},
+            ["clip_qkv=8.0", "attention_bias=True"],
         ),
         (
             "llama-3.2-1b.json",

@@ -42,7 +42,7 @@ def valid_answers(draw):
         "head_dim": head_dim,
         "qk_norm": draw(st.booleans()),
         "positional": draw(st.sampled_from(OPTIONS["positional"])),
-        "norm": draw(st.sampled_from(["rmsnorm", "layernorm", "layernorm_nobias"])),
+        "norm": draw(st.sampled_from(OPTIONS["norm"])),
         "ffn": draw(st.sampled_from(["swiglu", "geglu", "gelu", "gelu_tanh", "relu2"])),
         "ffn_hidden_dim": draw(st.integers(1, 256)) * 32 if explicit_ffn else 0,
         "weight_tying": draw(st.booleans()),

@@ -183,6 +183,7 @@ COUNTERPARTS = {
     "falcon_like": "FalconForCausalLM",
     "neox_like": "GPTNeoXForCausalLM",
     "phi_like": "PhiForCausalLM",
+    "olmo1_like": "OlmoForCausalLM",
     "gemma1_like": "GemmaForCausalLM",
     "vaultgemma_like": "VaultGemmaForCausalLM",
     "granitemoe_like": "GraniteMoeForCausalLM",

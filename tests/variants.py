@@ -60,7 +60,8 @@ neox_like (GPT-NeoX, Pythia: parallel blocks behind a LayerNorm each, an exact-G
 MLP, multi-head attention with q, k and v grouped by head in the checkpoints, a bias
 on every projection, a quarter of each head rotated) and phi_like (Phi: parallel
 blocks behind one LayerNorm, a tanh-GELU MLP, GQA, a bias on every projection and on
-the output one, qk-norm per head with LayerNorm's bias, half of each head rotated).
+the output one, qk-norm per head with LayerNorm's bias, half of each head rotated) and
+olmo1_like (OLMo 1B: Llama's blocks around LayerNorms without weight or bias, tied).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -294,6 +295,7 @@ VARIANTS = {
         "qk_norm": True,
         "rope_fraction": 0.5,
     },
+    "olmo1_like": {"norm": "layernorm_noparams", "weight_tying": True},
     "phi3_layout_biased": {"linear_bias": True, "hf_layout": "phi3"},
     "gemma1_like": {
         "ffn": "geglu",
