@@ -67,6 +67,7 @@ SUPPORTED_MODEL_TYPES = (
     "gpt_neox",
     "phi",
     "olmo",
+    "persimmon",
 )
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
@@ -80,6 +81,7 @@ _DROPOUT_KEYS = {
     "falcon": ("hidden_dropout",),
     "gpt_neox": ("hidden_dropout",),
     "phi": ("resid_pdrop", "embd_pdrop"),
+    "persimmon": ("hidden_dropout",),
 }
 # Granite 3's blocks (constant multipliers on the embeddings, residual branches,
 # scores and logits), dense or with Mixtral's routing (GraniteMoe), Granite 4's
@@ -111,9 +113,10 @@ _ONE_FLAG_BIAS_KEYS = {
     # GPT-NeoX's MLP always has biases: attention_bias puts them on the rest.
     "gpt_neox": "attention_bias",
 }
-# Model types with a bias on every projection and no flag to drop it, Phi's also
-# on the output projection (output_bias).
-_ALWAYS_BIASED_TYPES = ("phi",)
+# Model types with a bias on every projection and no flag to drop it.
+_ALWAYS_BIASED_TYPES = ("phi", "persimmon")
+# Model types with a bias on the output projection too (output_bias).
+_OUTPUT_BIAS_TYPES = ("phi",)
 # GeGLU blocks, embeddings scaled by sqrt(dim), and RMSNorms that scale by
 # 1 + weight (the adapter's business); Gemma 2's and 3's between sandwich norms.
 _GEMMA_TYPES = ("gemma", "gemma2", "gemma3_text", "vaultgemma")
@@ -179,6 +182,7 @@ _LAYER_NORMS = {
     "gpt_neox": "layernorm",
     "phi": "layernorm",
     "olmo": "layernorm_noparams",  # OLMo 1's non-parametric LayerNorms
+    "persimmon": "layernorm",
 }
 # The key of the norms' eps, where it is neither rms_norm_eps (RMSNorm) nor
 # layer_norm_eps (LayerNorm).
@@ -201,6 +205,7 @@ _PARTIAL_ROTARY_DEFAULTS = {
     "nemotron": 0.5,
     "gpt_neox": 0.25,
     "phi": 0.5,
+    "persimmon": 0.5,
 }
 # Config keys that a model type's config class reads as another one's field
 # (GPT-NeoX's RoPE base and rotated share, read into rope_parameters).
@@ -318,7 +323,7 @@ def _biased_everywhere(config: dict[str, Any], model_type: str) -> bool:
     """Whether every projection has a bias (linear_bias): attention_bias with
     mlp_bias (Llama, Arcee, Nemotron, Granite, HyperCLOVAX), use_bias (ERNIE
     4.5, StarCoder2), bias (Falcon) or attention_bias (GPT-NeoX, whose MLP
-    always has biases); Phi's are always there."""
+    always has biases); Phi's and Persimmon's are always there."""
     if model_type in _ALWAYS_BIASED_TYPES:
         return True
     if model_type in _TWO_FLAG_BIAS_TYPES:
@@ -334,6 +339,8 @@ def _ffn(config: dict[str, Any], model_type: str) -> str:
         return "gelu_tanh"  # an MLP without a gate, c_fc then c_proj
     if model_type == "falcon":
         return "gelu"  # an MLP without a gate, exact GELU
+    if model_type == "persimmon":
+        return "relu2"  # an MLP without a gate, its hidden_act relu2
     if model_type in ("gpt_neox", "phi"):
         # An MLP without a gate, exact GELU (Pythia) or its tanh approximation
         # (Phi's gelu_new).
@@ -629,10 +636,17 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         found.update(_falcon_unsupported(config))
     if model_type == "gpt_neox" and not config["attention_bias"]:
         found["attention_bias"] = "False (its MLP keeps its biases)"
+    if model_type == "persimmon" and not config["qk_layernorm"]:
+        # Its blocks are then Nemotron's, the class such a model exports to: it
+        # would not load Persimmon's checkpoint names.
+        found["qk_layernorm"] = "False (Nemotron blocks, exported as Nemotron)"
     heads = config["num_attention_heads"]
-    if model_type == "phi" and _head_dim(config) * heads != config["hidden_size"]:
-        # Phi's qk_layernorm is hidden_size // num_attention_heads wide, and every
-        # Phi has heads of that size: the class takes no other.
+    if model_type in ("phi", "persimmon") and (
+        _head_dim(config) * heads != config["hidden_size"]
+    ):
+        # Their qk-norms are hidden_size // num_attention_heads wide (Persimmon
+        # reads no head_dim at all), as every released model's heads are: the
+        # classes take no other.
         found["head_dim"] = config["head_dim"]
     if model_type == "smollm3":
         # SmolLM3 slides its window in the NoPE layers: not in the template.
@@ -722,10 +736,10 @@ def _falcon_norms(config: dict[str, Any]) -> int:
 
 def _kv_heads(config: dict[str, Any], model_type: str) -> int:
     """Key/value heads: Falcon's are num_kv_heads in its new decoder architecture,
-    one with multi_query, else one per query head; GPT-NeoX has one per query
-    head, whatever the config says."""
+    one with multi_query, else one per query head; GPT-NeoX and Persimmon have
+    one per query head, whatever the config says."""
     heads = config["num_attention_heads"]
-    if model_type == "gpt_neox":
+    if model_type in ("gpt_neox", "persimmon"):
         return heads  # multi-head attention only
     if model_type != "falcon":
         return config.get("num_key_value_heads") or heads
@@ -905,10 +919,15 @@ def _nparams(answers: dict[str, Any]) -> int:
     if answers.get("qkv_bias") or every_bias:
         attention += (heads + 2 * kv) * head_dim
     attention += dim if every_bias else 0  # the output projection's bias
+    # Parameters per normalized feature: LayerNorm's weight and bias, RMSNorm's
+    # weight; OLMo 1's LayerNorms have neither.
+    per_feature = {"layernorm": 2, "layernorm_noparams": 0}.get(answers["norm"], 1)
     if answers["qk_norm"]:
-        # Full and head_weights norms weigh each head on its own; head ones share one.
-        own = answers.get("qk_norm_scope") in ("full", "head_weights")
-        attention += (heads + kv) * head_dim if own else 2 * head_dim
+        # Full and head_weights norms weigh each head on its own; head ones share
+        # one; head_weights ones have no bias.
+        scope = answers.get("qk_norm_scope")
+        width = (heads + kv) * head_dim if scope != "head" else 2 * head_dim
+        attention += width if scope == "head_weights" else width * per_feature
     layers = answers["n_layers"]
     # A gated feed-forward has three matrices, an MLP (ReLU², tanh-GELU) two.
     matrices = 3 if answers["ffn"] in ("swiglu", "geglu") else 2
@@ -926,9 +945,8 @@ def _nparams(answers: dict[str, Any]) -> int:
             feed_forward += moe_layers * dim
     embeddings = answers["vocab_size"] * dim * (1 if answers["weight_tying"] else 2)
     if answers.get("output_bias"):
-        embeddings += answers["vocab_size"]
-    # LayerNorm's bias; OLMo 1's LayerNorms have no weight either.
-    norm = dim * {"layernorm": 2, "layernorm_noparams": 0}.get(answers["norm"], 1)
+        embeddings += answers["vocab_size"]  # the output projection's bias
+    norm = dim * per_feature
     block_norms = {"sandwich": 4, "parallel": 1}.get(answers["norm_placement"], 2)
     return embeddings + layers * (attention + block_norms * norm) + feed_forward + norm
 
@@ -1142,7 +1160,10 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         "head_dim": head_dim if head_dim * heads != dim else 0,
         "qk_norm": model_type in _QK_NORM_TYPES
         or (model_type in ("glm4_moe", "cohere") and bool(config["use_qk_norm"]))
-        or (model_type in ("stablelm", "phi") and bool(config["qk_layernorm"])),
+        or (
+            model_type in ("stablelm", "phi", "persimmon")
+            and bool(config["qk_layernorm"])
+        ),
         "qkv_bias": model_type == "qwen2"
         or bool(config.get("use_qkv_bias"))
         or (model_type == "qwen2_moe" and bool(config["qkv_bias"]))
@@ -1166,7 +1187,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         # qkv_bias is asked only without linear_bias, which implies it.
         del answers["qkv_bias"]
         answers["linear_bias"] = True
-    if model_type in _ALWAYS_BIASED_TYPES:
+    if model_type in _OUTPUT_BIAS_TYPES:
         answers["output_bias"] = True
     if nope:
         answers["positional"] = "none"

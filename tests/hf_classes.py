@@ -174,6 +174,20 @@ RECIPES = [
     ),
     # OLMo (1): Llama's blocks around LayerNorms without weight or bias.
     ("OlmoForCausalLM", {"norm": "layernorm_noparams"}),
+    # Persimmon: pre-norm LayerNorms, multi-head attention with a bias on every
+    # projection and a LayerNorm per head on queries and keys, a ReLU² MLP, RoPE
+    # on half of each head.
+    (
+        "PersimmonForCausalLM",
+        {
+            "norm": "layernorm",
+            "ffn": "relu2",
+            "bias": "every",
+            "attention": "mha",
+            "qk_norm": "head",
+            "rope_share": "half",
+        },
+    ),
     # Llama's blocks with RoPE rows in pairs in the checkpoints: Helium's heads are
     # dim // n_heads, with or without a qkv bias; ERNIE 4.5's wider, without biases
     # or with one on every projection (use_bias).

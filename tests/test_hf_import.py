@@ -140,9 +140,10 @@ def _tiny(config: dict) -> dict:
         # A RoPE layer, then a NoPE one, in the toy's two layers.
         tiny["no_rope_layers"] = [1, 0]
         tiny["no_rope_layer_interval"] = 2
-    if config["model_type"] in ("falcon", "gpt_neox"):
+    if config["model_type"] in ("falcon", "gpt_neox", "persimmon"):
         # Their heads are hidden_size // heads wide (no key of their own); Falcon's
-        # key/value heads are num_kv_heads, GPT-NeoX's as many as its query heads.
+        # key/value heads are num_kv_heads, GPT-NeoX's and Persimmon's as many as
+        # their query heads.
         del tiny["head_dim"], tiny["num_key_value_heads"]
     if config["model_type"] == "falcon":
         # Falcon's MLP's width is ffn_hidden_size.
@@ -316,6 +317,15 @@ CHANGED_CONFIGS = {
                 "factor": 4.0,
                 "original_max_position_embeddings": 512,
             },
+        },
+    ),
+    # Persimmon tied, rotating whole heads with linear RoPE scaling.
+    "persimmon_tied_whole_heads_linear": (
+        "persimmon-defaults.json",
+        {
+            "tie_word_embeddings": True,
+            "partial_rotary_factor": 1.0,
+            "rope_scaling": {"rope_type": "linear", "factor": 2.0},
         },
     ),
     # GPT-NeoX rotating whole heads, Llama 3's RoPE scaling from its own base.
@@ -1556,6 +1566,21 @@ def test_answers_for_olmo1(tmp_path):
     _assert_renders_with_counterpart(tmp_path, "olmo-1b.json", "OlmoForCausalLM")
 
 
+def test_answers_for_persimmon(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "persimmon-defaults.json")
+    # Pre-norm LayerNorms, multi-head attention with a bias on every projection and
+    # a LayerNorm per head on queries and keys, half of each head rotated, a ReLU²
+    # MLP, untied: 9.4B parameters at PersimmonConfig's defaults.
+    assert (answers["norm"], answers["norm_placement"]) == ("layernorm", "pre")
+    assert (answers["qk_norm"], answers["qk_norm_scope"]) == (True, "head")
+    assert answers["linear_bias"] and answers["n_kv_heads"] == answers["n_heads"]
+    assert (answers["ffn"], answers["rope_fraction"]) == ("relu2", 0.5)
+    assert (answers["weight_tying"], answers["flavor_name"]) == (False, "9.4B")
+    _assert_renders_with_counterpart(
+        tmp_path, "persimmon-defaults.json", "PersimmonForCausalLM"
+    )
+
+
 def test_answers_for_gemma1(tmp_path):
     answers = answers_from_hf_config(CONFIGS / "gemma-2b.json")
     # Gemma's GeGLU, scaled embeddings and (1 + weight) norms in pre-norm blocks.
@@ -1682,6 +1707,7 @@ def _assert_renders_with_counterpart(tmp_path, config, counterpart):
         ("llama-3.2-1b.json", {"attention_dropout": 0.05}, "attention_dropout=0.05"),
         ("falcon-7b.json", {"hidden_dropout": 0.1}, "hidden_dropout=0.1"),
         ("phi-2.json", {"embd_pdrop": 0.2}, "resid_pdrop=0.1, embd_pdrop=0.2"),
+        ("persimmon-defaults.json", {"hidden_dropout": 0.1}, "hidden_dropout=0.1"),
     ],
 )
 def test_dropout_is_left_out_with_a_warning_line(tmp_path, base, changes, named):
@@ -2091,6 +2117,20 @@ def test_answers_for_llama_rope_scaling():
             "phi-2.json",
             {"head_dim": 128, "hidden_act": "relu"},
             ["hidden_act='relu'", "head_dim=128"],
+        ),
+        (
+            # Persimmon reads no head_dim (its heads are hidden_size // heads) and
+            # has a ReLU² MLP.
+            "persimmon-defaults.json",
+            {"head_dim": 128, "hidden_act": "gelu"},
+            ["hidden_act='gelu'", "head_dim=128"],
+        ),
+        (
+            # Without its qk-norm, Persimmon's blocks are Nemotron's: the model
+            # would export under Nemotron's names, not load Persimmon's.
+            "persimmon-defaults.json",
+            {"qk_layernorm": False},
+            ["qk_layernorm='False (Nemotron blocks, exported as Nemotron)'"],
         ),
         (
             # OLMo 1.7's q, k and v clamped to a range; biases on the attention's

@@ -184,6 +184,7 @@ COUNTERPARTS = {
     "neox_like": "GPTNeoXForCausalLM",
     "phi_like": "PhiForCausalLM",
     "olmo1_like": "OlmoForCausalLM",
+    "persimmon_like": "PersimmonForCausalLM",
     "gemma1_like": "GemmaForCausalLM",
     "vaultgemma_like": "VaultGemmaForCausalLM",
     "granitemoe_like": "GraniteMoeForCausalLM",

@@ -61,7 +61,10 @@ MLP, multi-head attention with q, k and v grouped by head in the checkpoints, a 
 on every projection, a quarter of each head rotated) and phi_like (Phi: parallel
 blocks behind one LayerNorm, a tanh-GELU MLP, GQA, a bias on every projection and on
 the output one, qk-norm per head with LayerNorm's bias, half of each head rotated) and
-olmo1_like (OLMo 1B: Llama's blocks around LayerNorms without weight or bias, tied).
+olmo1_like (OLMo 1B: Llama's blocks around LayerNorms without weight or bias, tied) and
+persimmon_like (Persimmon 8B: pre-norm LayerNorms, multi-head attention with q, k and v
+stacked by head in the checkpoints and a LayerNorm per head on queries and keys, a ReLU²
+MLP, a bias on every projection, half of each head rotated).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -296,6 +299,14 @@ VARIANTS = {
         "rope_fraction": 0.5,
     },
     "olmo1_like": {"norm": "layernorm_noparams", "weight_tying": True},
+    "persimmon_like": {
+        "norm": "layernorm",
+        "ffn": "relu2",
+        "linear_bias": True,
+        "n_kv_heads": 32,
+        "qk_norm": True,
+        "rope_fraction": 0.5,
+    },
     "phi3_layout_biased": {"linear_bias": True, "hf_layout": "phi3"},
     "gemma1_like": {
         "ffn": "geglu",
