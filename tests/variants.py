@@ -53,18 +53,18 @@ mlp_bias: a bias on every projection), starcoder2_like (StarCoder2: pre-norm
 LayerNorms, a tanh-GELU MLP named c_fc/c_proj in the checkpoints, a bias on every
 projection, a window in every layer, tied), hyperclovax_like (HyperCLOVAX:
 Granite's multipliers and score scale between sandwich norms, logits multiplied,
-GQA, heads wider than dim // n_heads, a bias on every projection) and falcon_like
+GQA, heads wider than dim // n_heads, a bias on every projection), falcon_like
 (Falcon: parallel blocks behind one LayerNorm, an exact-GELU MLP, GQA with q, k
-and v grouped by key/value head in the checkpoints, a bias on every projection) and
+and v grouped by key/value head in the checkpoints, a bias on every projection),
 neox_like (GPT-NeoX, Pythia: parallel blocks behind a LayerNorm each, an exact-GELU
 MLP, multi-head attention with q, k and v grouped by head in the checkpoints, a bias
-on every projection, a quarter of each head rotated) and phi_like (Phi: parallel
-blocks behind one LayerNorm, a tanh-GELU MLP, GQA, a bias on every projection and on
-the output one, qk-norm per head with LayerNorm's bias, half of each head rotated) and
-olmo1_like (OLMo 1B: Llama's blocks around LayerNorms without weight or bias, tied) and
-persimmon_like (Persimmon 8B: pre-norm LayerNorms, multi-head attention with q, k and v
-stacked by head in the checkpoints and a LayerNorm per head on queries and keys, a ReLU²
-MLP, a bias on every projection, half of each head rotated).
+on every projection, a quarter of each head rotated), phi_like (Phi: parallel blocks
+behind one LayerNorm, a tanh-GELU MLP, GQA, a bias on every projection and on the
+output one, qk-norm per head with LayerNorm's bias, half of each head rotated),
+olmo1_like (OLMo 1B: Llama's blocks around LayerNorms without weight or bias, tied)
+and persimmon_like (Persimmon, Adept's 8B: pre-norm LayerNorms, multi-head attention
+with q, k and v grouped by head in the checkpoints and a LayerNorm per head on queries
+and keys, a ReLU² MLP, a bias on every projection, half of each head rotated).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
