@@ -3,14 +3,13 @@ models one option away from them, and a few more models per class that, with tho
 neighbours, hold every pair of option values some model of the class holds.
 
 Finding those few means finding every valid combination that names a class: a
-search, class by class, over the options each of its needs reads (about two
+search, class by class, over the options each of its needs reads (about three
 minutes on one core; enumerating the valid combinations, hundreds of millions,
-takes hours on 2 cores). The
-choice is committed in tests/data/class_cover.json with a fingerprint of what it
-was computed from (copier.yml's class table and defaults, this module and
-option_matrix.py). A test fails when the fingerprint is stale;
-`.venv/bin/python -m tests.hf_classes` refreshes the file, and `-m exhaustive`
-checks the search against the full enumeration.
+takes hours on 2 cores). The choice is committed in tests/data/class_cover.json
+with a fingerprint of what it was computed from (copier.yml's class table and
+defaults, this module and option_matrix.py). A test fails when the fingerprint is
+stale; `.venv/bin/python -m tests.hf_classes` refreshes the file, and `-m
+exhaustive` runs the search again and checks it against the full enumeration.
 """
 
 import functools
