@@ -68,6 +68,7 @@ SUPPORTED_MODEL_TYPES = (
     "phi",
     "olmo",
     "persimmon",
+    "nanochat",
 )
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
@@ -134,9 +135,14 @@ _QK_NORM_TYPES = (
     "gemma3_text",
     "exaone4",
     "hunyuan_v1_dense",
+    "nanochat",
 )
-# qk-norm per head after RoPE rather than before (HunYuan).
-_QK_NORM_AFTER_ROPE_TYPES = ("hunyuan_v1_dense",)
+# qk-norm per head after RoPE rather than before (HunYuan, nanochat).
+_QK_NORM_AFTER_ROPE_TYPES = ("hunyuan_v1_dense", "nanochat")
+# A norm on the token embeddings before the first block (nanochat).
+_EMBEDDING_NORM_TYPES = ("nanochat",)
+# Logits soft-capped by final_logit_softcapping, beside the Gemmas' own caps.
+_LOGIT_SOFTCAP_TYPES = ("nanochat",)
 # qk-norm across heads (OLMo 2 and 3 and FlexOlmo in post-norm blocks, OLMoE in
 # pre-norm ones).
 _FULL_QK_NORM_TYPES = ("olmo2", "olmo3", "olmoe", "flex_olmo")
@@ -183,6 +189,7 @@ _LAYER_NORMS = {
     "phi": "layernorm",
     "olmo": "layernorm_noparams",  # OLMo 1's non-parametric LayerNorms
     "persimmon": "layernorm",
+    "nanochat": "rmsnorm_noparams",  # RMSNorms without weight
 }
 # The key of the norms' eps, where it is neither rms_norm_eps (RMSNorm) nor
 # layer_norm_eps (LayerNorm).
@@ -339,7 +346,7 @@ def _ffn(config: dict[str, Any], model_type: str) -> str:
         return "gelu_tanh"  # an MLP without a gate, c_fc then c_proj
     if model_type == "falcon":
         return "gelu"  # an MLP without a gate, exact GELU
-    if model_type == "persimmon":
+    if model_type in ("persimmon", "nanochat"):
         return "relu2"  # an MLP without a gate, its hidden_act relu2
     if model_type in ("gpt_neox", "phi"):
         # An MLP without a gate, exact GELU (Pythia) or its tanh approximation
@@ -776,7 +783,8 @@ def _norm_placement(config: dict[str, Any], model_type: str) -> str:
 def _norm_eps_key(model_type: str) -> str:
     if model_type in _NORM_EPS_KEYS:
         return _NORM_EPS_KEYS[model_type]
-    return "layer_norm_eps" if model_type in _LAYER_NORMS else "rms_norm_eps"
+    layer_norm = _LAYER_NORMS.get(model_type, "rmsnorm").startswith("layernorm")
+    return "layer_norm_eps" if layer_norm else "rms_norm_eps"
 
 
 def _head_dim(config: dict[str, Any]) -> int:
@@ -920,8 +928,10 @@ def _nparams(answers: dict[str, Any]) -> int:
         attention += (heads + 2 * kv) * head_dim
     attention += dim if every_bias else 0  # the output projection's bias
     # Parameters per normalized feature: LayerNorm's weight and bias, RMSNorm's
-    # weight; OLMo 1's LayerNorms have neither.
-    per_feature = {"layernorm": 2, "layernorm_noparams": 0}.get(answers["norm"], 1)
+    # weight; OLMo 1's LayerNorms and nanochat's RMSNorms have neither.
+    per_feature = {"layernorm": 2, "layernorm_noparams": 0, "rmsnorm_noparams": 0}.get(
+        answers["norm"], 1
+    )
     if answers["qk_norm"]:
         # Full and head_weights norms weigh each head on its own; head ones share
         # one; head_weights ones have no bias.
@@ -948,6 +958,8 @@ def _nparams(answers: dict[str, Any]) -> int:
         embeddings += answers["vocab_size"]  # the output projection's bias
     norm = dim * per_feature
     block_norms = {"sandwich": 4, "parallel": 1}.get(answers["norm_placement"], 2)
+    if answers.get("embedding_norm"):
+        embeddings += norm
     return embeddings + layers * (attention + block_norms * norm) + feed_forward + norm
 
 
@@ -1189,6 +1201,10 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers["linear_bias"] = True
     if model_type in _OUTPUT_BIAS_TYPES:
         answers["output_bias"] = True
+    if model_type in _EMBEDDING_NORM_TYPES:
+        answers["embedding_norm"] = True
+    if model_type in _LOGIT_SOFTCAP_TYPES:
+        answers["logit_softcap"] = float(config["final_logit_softcapping"] or 0.0)
     if nope:
         answers["positional"] = "none"
         del answers["rope_theta"]

@@ -225,6 +225,28 @@ RECIPES = [
             "local_rope_base": "own",
         },
     ),
+    # nanochat: pre-norm blocks of RMSNorms without weight, one more on the
+    # embeddings, queries and keys normalized per head after RoPE, a ReLU² MLP;
+    # NanoChatConfig soft-caps the logits by default (at 15), or leaves them be.
+    (
+        "NanoChatForCausalLM",
+        {
+            "norm": "rmsnorm_noparams",
+            "embedding_norm": True,
+            "ffn": "relu2",
+            "qk_norm": "head_after_rope",
+            "attention_scores": "logits_capped",
+        },
+    ),
+    (
+        "NanoChatForCausalLM",
+        {
+            "norm": "rmsnorm_noparams",
+            "embedding_norm": True,
+            "ffn": "relu2",
+            "qk_norm": "head_after_rope",
+        },
+    ),
 ]
 FIRST = {name: values[0] for name, values in OPTIONS.items()}
 

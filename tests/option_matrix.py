@@ -32,13 +32,21 @@ OPTIONS = {
     ],
     # Share of each head that RoPE rotates (rope_fraction); none rotates nothing.
     "rope_share": ["whole", "half"],
-    "norm": ["rmsnorm", "layernorm", "layernorm_nobias", "layernorm_noparams"],
+    "norm": [
+        "rmsnorm",
+        "layernorm",
+        "layernorm_nobias",
+        "layernorm_noparams",
+        "rmsnorm_noparams",
+    ],
     "norm_placement": ["pre", "post", "sandwich", "parallel", "parallel_two_norms"],
     "ffn": ["swiglu", "geglu", "gelu", "gelu_tanh", "relu2"],
     "ffn_size": ["rule", "explicit"],
     "weight_tying": [False, True],
     # Token embeddings scaled by sqrt(dim) (embedding_scale), as in Gemma.
     "embeddings": ["plain", "scaled"],
+    # The token embeddings normalized on the way in (embedding_norm), as in nanochat.
+    "embedding_norm": [False, True],
     # Scores scaled by attn_scale_dim instead of head_dim, and Gemma 2's soft caps
     # on the attention scores and the logits besides, or on the logits alone.
     "attention_scores": ["plain", "scaled", "capped", "logits_capped"],
@@ -332,6 +340,7 @@ def answers(combination: dict, name: str) -> dict:
         "weight_tying": combination["weight_tying"],
         "output_bias": combination["output_bias"],
         "embedding_scale": combination["embeddings"] == "scaled",
+        "embedding_norm": combination["embedding_norm"],
         "extra_flavors": {},
     }
     # qkv_bias is asked only without linear_bias, which implies it.

@@ -328,6 +328,20 @@ CHANGED_CONFIGS = {
             "rope_scaling": {"rope_type": "linear", "factor": 2.0},
         },
     ),
+    # nanochat with GQA, tied, its logits uncapped, with YaRN.
+    "nanochat_gqa_tied_uncapped_yarn": (
+        "nanochat-defaults.json",
+        {
+            "num_key_value_heads": 2,
+            "tie_word_embeddings": True,
+            "final_logit_softcapping": None,
+            "rope_scaling": {
+                "rope_type": "yarn",
+                "factor": 4.0,
+                "original_max_position_embeddings": 512,
+            },
+        },
+    ),
     # GPT-NeoX rotating whole heads, Llama 3's RoPE scaling from its own base.
     "gpt_neox_whole_heads_llama3": (
         "pythia-160m.json",
@@ -1581,6 +1595,21 @@ def test_answers_for_persimmon(tmp_path):
     )
 
 
+def test_answers_for_nanochat(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "nanochat-defaults.json")
+    # Pre-norm blocks of RMSNorms without weight, one more on the embeddings, a
+    # norm per head on queries and keys after RoPE, a ReLU² MLP, logits capped at
+    # 15, untied: 257M parameters at NanoChatConfig's defaults.
+    assert (answers["norm"], answers["norm_placement"]) == ("rmsnorm_noparams", "pre")
+    assert answers["embedding_norm"] and answers["ffn"] == "relu2"
+    assert (answers["qk_norm_scope"], answers["qk_norm_after_rope"]) == ("head", True)
+    assert (answers["logit_softcap"], answers["n_kv_heads"]) == (15.0, 6)
+    assert (answers["weight_tying"], answers["flavor_name"]) == (False, "257M")
+    _assert_renders_with_counterpart(
+        tmp_path, "nanochat-defaults.json", "NanoChatForCausalLM"
+    )
+
+
 def test_answers_for_gemma1(tmp_path):
     answers = answers_from_hf_config(CONFIGS / "gemma-2b.json")
     # Gemma's GeGLU, scaled embeddings and (1 + weight) norms in pre-norm blocks.
@@ -2131,6 +2160,13 @@ def test_answers_for_llama_rope_scaling():
             "persimmon-defaults.json",
             {"qk_layernorm": False},
             ["qk_layernorm='False (Nemotron blocks, exported as Nemotron)'"],
+        ),
+        (
+            # nanochat's attention_bias is on all four attention projections (its
+            # MLP has none), and its MLP squares a ReLU.
+            "nanochat-defaults.json",
+            {"attention_bias": True, "hidden_act": "silu"},
+            ["hidden_act='silu'", "attention_bias=True"],
         ),
         (
             # OLMo 1.7's q, k and v clamped to a range; biases on the attention's

@@ -47,6 +47,7 @@ def valid_answers(draw):
         "ffn_hidden_dim": draw(st.integers(1, 256)) * 32 if explicit_ffn else 0,
         "weight_tying": draw(st.booleans()),
         "output_bias": draw(st.booleans()),
+        "embedding_norm": draw(st.booleans()),
         "max_seq_len": draw(st.sampled_from([2048, 8192, 131072])),
     }
     # qkv_bias is asked only without linear_bias, which implies it.

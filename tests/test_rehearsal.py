@@ -38,8 +38,9 @@ STEPS = 4
 # blocks (one norm feeding attention and feed-forward), plus YaRN on half of each
 # head, NoPE layers, GeGLU, and scores scaled by another size than the heads'
 # (through CP's ring attention too), with HF weights stacked as Phi-3 stacks them
-# (q/k/v and gate/up, biases too), and Granite's constant multipliers on the
-# embeddings, the residual branches and the (vocabulary-sharded under TP) logits.
+# (q/k/v and gate/up, biases too), Granite's constant multipliers on the
+# embeddings, the residual branches and the (vocabulary-sharded under TP) logits,
+# and a LayerNorm of the embeddings in the first block (embedding_norm).
 # The Gemma models below take sandwich norms.
 MODELS = {
     "default": {},
@@ -58,6 +59,7 @@ MODELS = {
         "attn_scale_dim": 24,
         "hf_layout": "phi3",
         "embedding_multiplier": 4.0,
+        "embedding_norm": True,
         "residual_multiplier": 0.5,
         "logit_multiplier": 0.5,
     },
@@ -283,6 +285,14 @@ def test_layout_matches_one_process(project, layout):
         return
     losses = project.run(LAYOUTS[layout], layout)
     project.assert_matches_baseline(layout, losses)
+
+
+def test_the_embeddings_norm_stays_on_the_first_pipeline_stage(tmp_path_factory):
+    """torchtitan's stage split keeps only the modules it names (tok_embeddings,
+    layers, norm, output): the embeddings' norm lives in the first block, so that
+    the first stage keeps it, and PP2 trains as one process does."""
+    project = Project(tmp_path_factory.mktemp("embeds_norm"), {"embedding_norm": True})
+    project.assert_matches_baseline("PP2", project.run(LAYOUTS["PP2"], "PP2"))
 
 
 def test_resume_equals_uninterrupted(project, tmp_path):

@@ -185,6 +185,7 @@ COUNTERPARTS = {
     "phi_like": "PhiForCausalLM",
     "olmo1_like": "OlmoForCausalLM",
     "persimmon_like": "PersimmonForCausalLM",
+    "nanochat_like": "NanoChatForCausalLM",
     "gemma1_like": "GemmaForCausalLM",
     "vaultgemma_like": "VaultGemmaForCausalLM",
     "granitemoe_like": "GraniteMoeForCausalLM",

@@ -1,7 +1,8 @@
 """Stacked HF matrices (Phi-3's q/k/v and gate/up, GLM's and Granite 4's gate/up,
 Falcon's q/k/v grouped by key/value head) stay sharded when the adapter converts
 FSDP-sharded weights: torch.cat of sharded parts would give every rank the whole
-matrix, for every block at once."""
+matrix, for every block at once. So do nanochat's q/k rows, whose RoPE signs the
+adapter flips."""
 
 import os
 import subprocess
@@ -17,7 +18,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize(
-    "variant", ["phi3_like", "glm4_like", "granite4_like", "falcon_like", "neox_like"]
+    "variant",
+    [
+        "phi3_like",
+        "glm4_like",
+        "granite4_like",
+        "falcon_like",
+        "neox_like",
+        "nanochat_like",
+    ],
 )
 def test_stacked_matrices_stay_sharded(variant, tmp_path):
     model_dir = render_answers(tmp_path / variant, answers_of(variant))

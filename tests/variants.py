@@ -61,10 +61,13 @@ MLP, multi-head attention with q, k and v grouped by head in the checkpoints, a 
 on every projection, a quarter of each head rotated), phi_like (Phi: parallel blocks
 behind one LayerNorm, a tanh-GELU MLP, GQA, a bias on every projection and on the
 output one, qk-norm per head with LayerNorm's bias, half of each head rotated),
-olmo1_like (OLMo 1B: Llama's blocks around LayerNorms without weight or bias, tied)
-and persimmon_like (Persimmon, Adept's 8B: pre-norm LayerNorms, multi-head attention
+olmo1_like (OLMo 1B: Llama's blocks around LayerNorms without weight or bias, tied),
+persimmon_like (Persimmon, Adept's 8B: pre-norm LayerNorms, multi-head attention
 with q, k and v grouped by head in the checkpoints and a LayerNorm per head on queries
-and keys, a ReLU² MLP, a bias on every projection, half of each head rotated).
+and keys, a ReLU² MLP, a bias on every projection, half of each head rotated) and
+nanochat_like (nanochat: pre-norm RMSNorms without weight, one more on the
+embeddings, GQA with a norm per head on queries and keys after RoPE, a ReLU² MLP,
+logits soft-capped).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -306,6 +309,14 @@ VARIANTS = {
         "n_kv_heads": 32,
         "qk_norm": True,
         "rope_fraction": 0.5,
+    },
+    "nanochat_like": {
+        "norm": "rmsnorm_noparams",
+        "embedding_norm": True,
+        "ffn": "relu2",
+        "qk_norm": True,
+        "qk_norm_after_rope": True,
+        "logit_softcap": 15.0,
     },
     "phi3_layout_biased": {"linear_bias": True, "hf_layout": "phi3"},
     "gemma1_like": {
