@@ -3,7 +3,7 @@ whose checkpoints stack projections into one matrix (Phi-3's, GLM's and Granite 
 layouts, Falcon's q/k/v), or keep RoPE rows another way (nanochat's signs), converts
 FSDP-sharded weights to and from HF names as it converts whole ones, and keeps them
 sharded: no rank holds a stacked matrix whole once it is built. argv[1]: a rendered
-model folder."""
+model folder; argv[2]: "stacked" or "unstacked", whether its layout stacks any."""
 
 import sys
 from pathlib import Path
@@ -31,7 +31,7 @@ def assert_sharded_copies(state_dict: dict) -> None:
         ), key
 
 
-def main(model_dir: Path) -> None:
+def main(model_dir: Path, stacked: bool) -> None:
     dist.init_process_group("gloo")
     mesh = init_device_mesh("cpu", (dist.get_world_size(),))
     spec = load_model_package(model_dir, "sharded_fusion_check").get_train_spec()
@@ -53,6 +53,7 @@ def main(model_dir: Path) -> None:
         torch.testing.assert_close(value.full_tensor(), expected[key], atol=0, rtol=0)
     # The stacked matrices, by the names the layout gives them (none in Llama's).
     stacked_names = getattr(sys.modules[type(adapter).__module__], "_FUSED_KEYS", {})
+    assert bool(stacked_names) == stacked, f"stacks {sorted(stacked_names)}"
     fused = {key: hf[key] for key in hf if key.split(".", 3)[-1] in stacked_names}
     assert len(fused) == len(stacked_names) * args.n_layers, sorted(fused)
     assert_sharded_copies(fused)
@@ -70,4 +71,4 @@ def main(model_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), {"stacked": True, "unstacked": False}[sys.argv[2]])
