@@ -15,6 +15,8 @@ from torch.distributed.tensor import DTensor, Shard, distribute_tensor
 
 from mytitan_scaffold.model_package import load_model_package
 
+CHECKS_PASSED = "every check passed"
+
 
 def local_elements(state_dict: dict) -> int:
     return sum(value.to_local().numel() for value in state_dict.values())
@@ -67,6 +69,9 @@ def main(model_dir: Path, stacked: bool) -> None:
     for key, value in back.items():
         torch.testing.assert_close(value.full_tensor(), whole[key], atol=0, rtol=0)
     assert_sharded_copies(back)
+    print(f"rank {dist.get_rank()}: {CHECKS_PASSED}", flush=True)
+    # No rank tears gloo down while another may still be talking to it.
+    dist.barrier()
     dist.destroy_process_group()
 
 

@@ -7,11 +7,15 @@ adapter flips."""
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 
+from mytitan_scaffold.rehearsal.runner import teardown_signals
+
 from .conftest import render_answers
+from .sharded_fusion_check import CHECKS_PASSED
 from .variants import answers_of
 
 pytestmark = pytest.mark.slow
@@ -51,5 +55,12 @@ def test_stacked_matrices_stay_sharded(variant, tmp_path):
         timeout=600,
         check=False,
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-8000:]
-    assert "HF/model local elements" in result.stdout
+    output = result.stdout + result.stderr
+    assert result.stdout.count(CHECKS_PASSED) == 2, output[-12000:]
+    if result.returncode != 0:
+        # Both ranks passed every check; what may still end one is gloo's own
+        # teardown at exit (docs/upstream.md), which the rehearsal runner also
+        # tells from a failure by torchrun's exit codes: signals only.
+        signals = teardown_signals(output, 2, 2)
+        assert signals, output[-12000:]
+        warnings.warn(f"a rank ended by {signals} in gloo's teardown, after its checks")
