@@ -1,3 +1,3 @@
 """mytitan scaffold: generate and rehearse torchtitan model projects."""
 
-__version__ = "0.31.0"
+__version__ = "0.32.0"

@@ -170,7 +170,13 @@ def assert_parameter_counts(spec) -> None:
             if hasattr(args, "moe_args")
             else get_dense_model_nparams_and_flops
         )
-        _, expected = reference(args, model, 2 * args.head_dim, 2048)
+        # Each head's query/key and value widths: latent attention's differ.
+        head_dims = (
+            args.head_dim + args.qk_rope_head_dim + args.v_head_dim
+            if hasattr(args, "kv_lora_rank")
+            else 2 * args.head_dim
+        )
+        _, expected = reference(args, model, head_dims, 2048)
         if model.output.weight is model.tok_embeddings.weight:
             # torchtitan leaves a tied output projection out; it is a matmul all the same.
             expected += 6 * args.vocab_size * args.dim

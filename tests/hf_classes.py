@@ -247,6 +247,13 @@ RECIPES = [
             "qk_norm": "head_after_rope",
         },
     ),
+    # DeepSeek-V3: latent attention in pre-norm RMSNorm blocks with a SwiGLU MLP,
+    # dense (every block one of its leading dense ones) or with its routing.
+    ("DeepseekV3ForCausalLM", {"attention": "mla"}),
+    (
+        "DeepseekV3ForCausalLM",
+        {"attention": "mla_bottleneck", "moe": "sigmoid_bias_shared_groups"},
+    ),
 ]
 FIRST = {name: values[0] for name, values in OPTIONS.items()}
 

@@ -13,7 +13,9 @@ import jinja2
 import yaml
 
 OPTIONS = {
-    "attention": ["mha", "gqa", "mqa"],
+    # Multi-head latent attention (attention=mla) with its queries at full rank or
+    # through a bottleneck (mla_q_lora_rank), as DeepSeek-V2-Lite and -V3.
+    "attention": ["mha", "gqa", "mqa", "mla", "mla_bottleneck"],
     "head_dim": ["derived", "explicit"],
     # qk-norm per head, one weight for all heads, after RoPE (HunYuan) is
     # head_after_rope.
@@ -119,14 +121,39 @@ MOE_RECIPES = {
 }
 
 
+# What latent attention takes of the options it shares with the others: its own
+# query/key norms and biases (none), RoPE on its own share of every head in every
+# layer (unscaled, Llama 3's or linear), full attention, plain or logit-capped
+# scores, Llama's checkpoint layout.
+MLA_TAKES = {
+    "qk_norm": ("off",),
+    "bias": ("none",),
+    "positional": ("rope", "rope_llama3", "rope_linear"),
+    "rope_share": ("whole",),
+    "attention_scores": ("plain", "logits_capped"),
+    "attention_window": ("full",),
+    "nope_layers": ("none",),
+    "hf_layout": ("llama",),
+}
+
+
+def _latent(combination: dict) -> bool:
+    return combination["attention"] in ("mla", "mla_bottleneck")
+
+
 def valid(combination: dict) -> bool:
     """torchtitan's experts are SwiGLU, so MoE recipes need the SwiGLU feed-forward,
     and their checkpoints use Llama's layout; a rotated share, NoPE layers among
     RoPE ones, and a qk-norm after RoPE need RoPE; scaling the global layers only needs scaled RoPE
     and global layers; a local RoPE base needs RoPE and global layers; embeddings
-    take one scale, sqrt(dim) or a multiplier; the experts have no biases."""
+    take one scale, sqrt(dim) or a multiplier; the experts have no biases; latent
+    attention takes what MLA_TAKES says."""
     return (
-        (combination["moe"] == "off" or combination["ffn"] == "swiglu")
+        (
+            not _latent(combination)
+            or all(combination[name] in kept for name, kept in MLA_TAKES.items())
+        )
+        and (combination["moe"] == "off" or combination["ffn"] == "swiglu")
         and (combination["moe"] == "off" or combination["bias"] != "every")
         and (
             combination["embeddings"] == "plain" or combination["multipliers"] == "none"
@@ -171,6 +198,15 @@ def _scales_globally(combination: dict) -> bool:
 
 def _make_valid(combination: dict, keep: set) -> None:
     """Change the options outside `keep` that break one of `valid`'s rules."""
+    if _latent(combination):
+        for name, kept in MLA_TAKES.items():
+            if combination[name] in kept:
+                continue
+            if "attention" not in keep:
+                combination["attention"] = "gqa"
+                break
+            if name not in keep:
+                combination[name] = kept[0]
     if combination["moe"] != "off" and combination["ffn"] != "swiglu":
         if "moe" in keep:
             combination["ffn"] = "swiglu"
@@ -325,11 +361,9 @@ def pairwise(seed: int = 0, candidates: int = 40) -> list[dict]:
 
 def answers(combination: dict, name: str) -> dict:
     """Template answers for one combination, at the default 2048-wide sizes."""
-    kv = {"mha": 32, "gqa": 8, "mqa": 1}[combination["attention"]]
     result = {
         "model_name": name,
         "n_heads": 32,
-        "n_kv_heads": kv,
         "head_dim": 128 if combination["head_dim"] == "explicit" else 0,
         "qk_norm": combination["qk_norm"] != "off",
         "positional": combination["positional"],
@@ -343,6 +377,14 @@ def answers(combination: dict, name: str) -> dict:
         "embedding_norm": combination["embedding_norm"],
         "extra_flavors": {},
     }
+    if _latent(combination):
+        # No key/value heads of its own (n_kv_heads is not asked); DeepSeek's norm
+        # eps, which its latent norms fix.
+        result |= {"attention": "mla", "norm_eps": 1e-6}
+        if combination["attention"] == "mla_bottleneck":
+            result["mla_q_lora_rank"] = 512
+    else:
+        result["n_kv_heads"] = {"mha": 32, "gqa": 8, "mqa": 1}[combination["attention"]]
     # qkv_bias is asked only without linear_bias, which implies it.
     if combination["bias"] == "every":
         result["linear_bias"] = True

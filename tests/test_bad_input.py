@@ -158,6 +158,28 @@ CASES = {
         ["new", "x", "--moe", "--moe-experts", "4", "--hf-layout", "phi3"],
         "hf_layout phi3 is for dense models; MoE checkpoints use Llama's layout",
     ),
+    # Latent attention has no key/value heads, qk-norm or window of its own, and
+    # rotates pairs of its own share of each head.
+    "kv_heads_with_latent_attention": (
+        ["new", "x", "--attention", "mla", "--n-kv-heads", "8"],
+        "--n-kv-heads is not used: copier.yml asks n_kv_heads only when attention != 'mla'",
+    ),
+    "qk_norm_with_latent_attention": (
+        ["new", "x", "--attention", "mla", "--qk-norm"],
+        "qk_norm does not apply to attention=mla, which normalizes its latents instead",
+    ),
+    "window_with_latent_attention": (
+        ["new", "x", "--attention", "mla", "--sliding-window", "4096"],
+        "sliding_window does not apply to attention=mla yet: set sliding_window=0",
+    ),
+    "yarn_with_latent_attention": (
+        ["new", "x", "--attention", "mla", "--positional", "rope_yarn"],
+        "positional=rope_yarn does not apply to attention=mla yet",
+    ),
+    "odd_latent_rope_dims": (
+        ["new", "x", "--attention", "mla", "--mla-rope-head-dim", "7"],
+        "mla_rope_head_dim must be even and at least 2 (RoPE rotates pairs), got 7",
+    ),
     "nope_in_every_layer": (
         ["new", "x", "--nope-every", "1"],
         "nope_every must be 0 (RoPE in every layer) or at least 2, got 1",

@@ -19,6 +19,7 @@ from .conftest import (
     render_answers,
 )
 from .option_matrix import (
+    MLA_TAKES,
     OPTIONS,
     answers,
     full_matrix,
@@ -39,8 +40,8 @@ def test_pairwise_set_covers_every_pair():
     # MoE needs SwiGLU, Llama's HF layout and no bias beyond q/k/v, a rotated share,
     # NoPE layers and a qk-norm after RoPE need RoPE, scaling the global layers only
     # needs global layers and a scaled RoPE other than LongRoPE, a local RoPE base
-    # needs RoPE and global layers, and embeddings take one scale: the only pairs no
-    # valid combination can hold.
+    # needs RoPE and global layers, embeddings take one scale, and latent attention
+    # takes only some options: the only pairs no valid combination can hold.
     impossible = {
         pair
         for a, b in itertools.combinations(OPTIONS, 2)
@@ -68,7 +69,18 @@ def test_pairwise_set_covers_every_pair():
     } | {(("local_rope_base", "own"), ("positional", "none"))} | {
         (("attention_window", window), ("local_rope_base", "own"))
         for window in ("full", "all_local")
-    } | {(("embeddings", "scaled"), ("multipliers", "granite"))}
+    } | {(("embeddings", "scaled"), ("multipliers", "granite"))} | {
+        tuple(sorted([("attention", latent), (name, value)]))
+        for latent in ("mla", "mla_bottleneck")
+        for name, kept in MLA_TAKES.items()
+        for value in OPTIONS[name]
+        if value not in kept
+    } | {
+        # Both need global layers, which latent attention's full attention lacks.
+        tuple(sorted([("attention", latent), pair]))
+        for latent in ("mla", "mla_bottleneck")
+        for pair in (("local_rope_base", "own"), ("rope_scaling_layers", "global"))
+    }
     assert len(PAIRWISE) < full_matrix_size() // 10
 
 
@@ -86,7 +98,7 @@ def test_full_matrix_size_counts_what_full_matrix_yields(monkeypatch):
     # the rules refuse.
     two = ["moe", "ffn", "hf_layout", "positional", "rope_share", "nope_layers"]
     two += ["embeddings", "multipliers", "attention_window", "local_rope_base"]
-    two += ["rope_scaling_layers", "bias", "weight_tying"]
+    two += ["rope_scaling_layers", "bias", "weight_tying", "attention"]
     small = {
         name: [values[0], values[-1]] if name in two else values[-1:]
         for name, values in OPTIONS.items()

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .conftest import assert_ruff_clean, render_answers
-from .option_matrix import OPTIONS
+from .option_matrix import MLA_TAKES, OPTIONS
 
 FAST = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 EXHAUSTIVE = settings(
@@ -55,13 +55,25 @@ def valid_answers(draw):
         answers["linear_bias"] = True
     else:
         answers["qkv_bias"] = draw(st.booleans())
-    if answers["qk_norm"]:
+    if draw(st.sampled_from([False, False, False, True])):
+        # Latent attention, with what it takes of the rest: no key/value heads,
+        # qk-norm or biases of its own, and RoPE (unscaled, Llama 3's or linear)
+        # on a part of every head of its own.
+        del answers["n_kv_heads"]
+        answers.pop("linear_bias", None)
+        answers |= {"attention": "mla", "qk_norm": False, "qkv_bias": False}
+        answers["positional"] = draw(st.sampled_from(MLA_TAKES["positional"]))
+        answers["mla_q_lora_rank"] = draw(st.sampled_from([0, 64, 1536]))
+        answers["mla_kv_lora_rank"] = draw(st.sampled_from([32, 512]))
+        answers["mla_rope_head_dim"] = draw(st.sampled_from([16, 64]))
+        answers["mla_v_head_dim"] = draw(st.sampled_from([32, 128]))
+    elif answers["qk_norm"]:
         # The option matrix's qk-norm values are scopes, but for the after-RoPE one.
         scopes = [v for v in OPTIONS["qk_norm"][1:] if v != "head_after_rope"]
         answers["qk_norm_scope"] = draw(st.sampled_from(scopes))
         if answers["qk_norm_scope"] != "full" and answers["positional"] != "none":
             answers["qk_norm_after_rope"] = draw(st.booleans())
-    if answers["positional"] != "none":
+    if answers["positional"] != "none" and "attention" not in answers:
         # Head dimensions here are multiples of 16: every share rotates an even count.
         answers["rope_fraction"] = draw(st.sampled_from([1.0, 0.5, 0.25]))
     if answers["positional"] == "rope_longrope":

@@ -295,6 +295,23 @@ def test_the_embeddings_norm_stays_on_the_first_pipeline_stage(tmp_path_factory)
     project.assert_matches_baseline("PP2", project.run(LAYOUTS["PP2"], "PP2"))
 
 
+@pytest.fixture(scope="module")
+def latent_project(tmp_path_factory):
+    # Latent attention with queries at full rank (DeepSeek-V2-Lite's), a LayerNorm
+    # on its latent, linear RoPE, tied; the MoE rehearsals take the bottleneck.
+    answers = {"attention": "mla", "norm": "layernorm", "positional": "rope_linear"}
+    return Project(tmp_path_factory.mktemp("latent"), answers | {"weight_tying": True})
+
+
+@pytest.mark.parametrize("layout", ["TP2", "CP2", "FSDP2"])
+def test_latent_attention_matches_one_process(latent_project, layout):
+    """The latent and the keys' shared RoPE part are computed whole on every TP
+    rank (their gradients summed over the heads each rank holds); q and k, one
+    width, pass through CP's ring attention."""
+    losses = latent_project.run(LAYOUTS[layout], layout)
+    latent_project.assert_matches_baseline(layout, losses)
+
+
 def test_resume_equals_uninterrupted(project, tmp_path):
     """Save at step 2, resume in a new process, and land on the same losses."""
     folder = tmp_path / "checkpoint"

@@ -1,4 +1,5 @@
-"""Mixture-of-experts models train under torchtitan's Trainer on CPU, and FSDP,
+"""Mixture-of-experts models (one of them with latent attention) train under
+torchtitan's Trainer on CPU, and FSDP,
 expert parallelism (alone, and with tensor parallelism splitting each expert),
 TP, CP and PP (alone, and with EP) match one process step by step from one seed
 checkpoint, in losses and gradient norms; HF checkpoints
@@ -33,8 +34,11 @@ MODELS = {
     "mixtral_aux_loss": {"moe": True, "positional": "rope", "moe_experts": 4},
     # DeepSeek-V3's routing (sigmoid, scaled, within the best expert groups, shared
     # expert, routing biases that the optimizer moves), a dense first block, and
-    # sandwich norms (both TP paths).
+    # its latent attention with a query bottleneck (replicated latents, heads split
+    # under TP), in sandwich norms (both TP paths).
     "deepseek_expert_bias": {
+        "attention": "mla",
+        "mla_q_lora_rank": 1536,
         "moe": True,
         "moe_experts": 8,
         "moe_expert_groups": 4,
@@ -93,6 +97,8 @@ LAYOUTS = {
 CASES = [("mixtral_aux_loss", layout) for layout in LAYOUTS] + [
     ("deepseek_expert_bias", "FSDP2+EP2"),
     ("deepseek_expert_bias", "TP2"),
+    # Latent attention's q and k (one width) through CP's ring attention.
+    ("deepseek_expert_bias", "CP2"),
     ("deepseek_expert_bias", "PP2"),
     ("deepseek_expert_bias", "FSDP2+PP2+EP2"),
     ("deepseek_expert_bias", "HSDP2x2+EP2"),

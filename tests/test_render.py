@@ -186,6 +186,7 @@ COUNTERPARTS = {
     "olmo1_like": "OlmoForCausalLM",
     "persimmon_like": "PersimmonForCausalLM",
     "nanochat_like": "NanoChatForCausalLM",
+    "deepseek_v3_like": "DeepseekV3ForCausalLM",
     "gemma1_like": "GemmaForCausalLM",
     "vaultgemma_like": "VaultGemmaForCausalLM",
     "granitemoe_like": "GraniteMoeForCausalLM",

@@ -67,7 +67,11 @@ with q, k and v grouped by head in the checkpoints and a LayerNorm per head on q
 and keys, a ReLU² MLP, a bias on every projection, half of each head rotated) and
 nanochat_like (nanochat: pre-norm RMSNorms without weight, one more on the
 embeddings, GQA with a norm per head on queries and keys after RoPE, a ReLU² MLP,
-logits soft-capped).
+logits soft-capped), deepseek_v3_like (DeepSeek-V3: multi-head latent attention
+with a query bottleneck and Llama 3 RoPE, heads of 128 without RoPE and 64 with;
+sigmoid routing within the best expert groups, a shared expert, routing biases, a
+dense first block) and mla_dense_layernorm (latent attention in a dense model of
+LayerNorms, no class: DeepSeek's names, tied, linear RoPE).
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -317,6 +321,31 @@ VARIANTS = {
         "qk_norm": True,
         "qk_norm_after_rope": True,
         "logit_softcap": 15.0,
+    },
+    "deepseek_v3_like": {
+        "attention": "mla",
+        "mla_q_lora_rank": 1536,
+        "head_dim": 128,
+        "norm_eps": 0.000001,
+        "moe": True,
+        "moe_experts": 8,
+        "moe_top_k": 2,
+        "moe_expert_groups": 4,
+        "moe_limited_groups": 2,
+        "moe_shared_experts": 1,
+        "moe_score_func": "sigmoid",
+        "moe_route_scale": 2.5,
+        "moe_load_balancing": "expert_bias",
+        "moe_dense_layers": 1,
+        "moe_hidden_dim": 512,
+        "extra_flavors": {},
+    },
+    "mla_dense_layernorm": {
+        "attention": "mla",
+        "norm": "layernorm",
+        "positional": "rope_linear",
+        "weight_tying": True,
+        "extra_flavors": {"8B": {"dim": 4096, "n_layers": 32, "n_heads": 32}},
     },
     "phi3_layout_biased": {"linear_bias": True, "hf_layout": "phi3"},
     "gemma1_like": {
