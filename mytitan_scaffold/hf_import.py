@@ -69,6 +69,7 @@ SUPPORTED_MODEL_TYPES = (
     "olmo",
     "persimmon",
     "nanochat",
+    "deepseek_v3",
 )
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
@@ -236,6 +237,7 @@ _MOE_KEYS = {
     "dots1": ("n_routed_experts", "moe_intermediate_size"),
     "glm4_moe": ("n_routed_experts", "moe_intermediate_size"),
     "solar_open": ("n_routed_experts", "moe_intermediate_size"),
+    "deepseek_v3": ("n_routed_experts", "moe_intermediate_size"),
 }
 # Keys that a model type's config must give, beyond the sizes every one must:
 # Nemotron's config class leaves num_key_value_heads unset (None, not MHA), and
@@ -249,7 +251,12 @@ _QWEN_MOE_TYPES = ("qwen3_moe", "qwen2_moe")
 # MoE model types that route as DeepSeek-V3 does: sigmoid scores, routing biases,
 # shared experts. (GLM-4.5's multi-token-prediction layers, num_nextn_predict_layers,
 # are no part of transformers' forward pass, so they change no logit.)
-_SIGMOID_MOE_TYPES = ("dots1", "glm4_moe", "solar_open")
+_SIGMOID_MOE_TYPES = ("dots1", "glm4_moe", "solar_open", "deepseek_v3")
+# Multi-head latent attention (DeepSeek-V3): its sizes have keys of their own, and
+# its RoPE is unscaled, Llama 3's or linear (its YaRN also rescales the softmax by
+# mscale_all_dim, which the template does not).
+_MLA_TYPES = ("deepseek_v3",)
+_MLA_ROPE_TYPES = ("default", "llama3", "linear")
 # transformers' global-layer period without layer_types (the config classes
 # derive them; OLMo 3's, Gemma 2's and VaultGemma's period is no field, Gemma
 # 3's, Cohere 2's and EXAONE 4's an optional sliding_window_pattern).
@@ -658,7 +665,13 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     if model_type == "smollm3":
         # SmolLM3 slides its window in the NoPE layers: not in the template.
         expect("use_sliding_window", (False, None))
-    if model_type in (*_QK_NORM_TYPES, *_GEMMA_TYPES, "olmo"):
+    if model_type in _MLA_TYPES:
+        # Pairs of RoPE features in the checkpoints, as the model keeps them, and
+        # each head's own keys and values from the latent (transformers would
+        # share them between heads otherwise).
+        expect("rope_interleave", (True, None))
+        expect("num_key_value_heads", (config["num_attention_heads"], None))
+    if model_type in (*_QK_NORM_TYPES, *_GEMMA_TYPES, "olmo", *_MLA_TYPES):
         # On all four attention projections (OLMo 1's MLP has none): no answer.
         expect("attention_bias", (False, None))
     if model_type in _SHARED_MLP_TYPES:
@@ -920,9 +933,13 @@ def _flavor_name(nparams: int) -> str:
 
 
 def _nparams(answers: dict[str, Any]) -> int:
-    dim, heads, kv = answers["dim"], answers["n_heads"], answers["n_kv_heads"]
+    dim, heads = answers["dim"], answers["n_heads"]
+    kv = answers.get("n_kv_heads", heads)
     head_dim = answers["head_dim"] or dim // heads
-    attention = dim * head_dim * (2 * heads + 2 * kv)
+    if answers.get("attention") == "mla":
+        attention = _mla_nparams(answers, head_dim)
+    else:
+        attention = dim * head_dim * (2 * heads + 2 * kv)
     every_bias = answers.get("linear_bias", False)
     if answers.get("qkv_bias") or every_bias:
         attention += (heads + 2 * kv) * head_dim
@@ -961,6 +978,17 @@ def _nparams(answers: dict[str, Any]) -> int:
     if answers.get("embedding_norm"):
         embeddings += norm
     return embeddings + layers * (attention + block_norms * norm) + feed_forward + norm
+
+
+def _mla_nparams(answers: dict[str, Any], nope: int) -> int:
+    """Latent attention's weights (RMSNorm latents, no biases)."""
+    dim, heads = answers["dim"], answers["n_heads"]
+    q_rank, kv_rank = answers["mla_q_lora_rank"], answers["mla_kv_lora_rank"]
+    rope, v = answers["mla_rope_head_dim"], answers["mla_v_head_dim"]
+    q_out = heads * (nope + rope)
+    q = dim * q_rank + q_rank + q_rank * q_out if q_rank else dim * q_out
+    kv = dim * (kv_rank + rope) + kv_rank + kv_rank * heads * (nope + v)
+    return q + kv + heads * v * dim
 
 
 def _gemma_score_answers(config: dict[str, Any], head_dim: int) -> dict[str, Any]:
@@ -1059,6 +1087,28 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
     return answers
 
 
+def _all_dense(config: dict[str, Any], model_type: str) -> bool:
+    """DeepSeek-V3 with first_k_dense_replace covering every block has no MoE."""
+    dense = config.get("first_k_dense_replace") or 0
+    return model_type in _MLA_TYPES and dense >= config.get("num_hidden_layers", 1)
+
+
+def _mla_answers(config: dict[str, Any]) -> dict[str, Any]:
+    """Latent attention's sizes; head_dim is the part of each query/key head
+    without RoPE, explicit only when it differs from dim // n_heads."""
+    nope = config["qk_nope_head_dim"]
+    return {
+        "attention": "mla",
+        "head_dim": 0
+        if nope * config["num_attention_heads"] == config["hidden_size"]
+        else nope,
+        "mla_q_lora_rank": config.get("q_lora_rank") or 0,
+        "mla_kv_lora_rank": config["kv_lora_rank"],
+        "mla_rope_head_dim": config["qk_rope_head_dim"],
+        "mla_v_head_dim": config["v_head_dim"],
+    }
+
+
 def answers_from_hf_config(path: Path) -> dict[str, Any]:
     """Template answers equal to the architecture of an HF config.json."""
     config = _load(path)
@@ -1101,7 +1151,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         or model_type in (*_NO_DENSE_TYPES, *_SHARED_MLP_TYPES, "falcon")
         else ["intermediate_size"]
     )
-    missing += [key for key in _MOE_KEYS.get(model_type, ()) if key not in config]
+    if not _all_dense(config, model_type):
+        missing += [key for key in _MOE_KEYS.get(model_type, ()) if key not in config]
     missing += [
         key for key in _REQUIRED_KEYS.get(model_type, ()) if config.get(key) is None
     ]
@@ -1117,6 +1168,11 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         config = {**config, "rope_parameters": None, "rope_scaling": None}
     _check_layer_types_derivable(config, model_type, path)
     rope, rope_unsupported = _rope(config, model_type)
+    if model_type in _MLA_TYPES and rope["rope_type"] not in _MLA_ROPE_TYPES:
+        rope_unsupported["rope_type"] = (
+            f"{rope['rope_type']} (with latent attention, only default, llama3 or "
+            "linear)"
+        )
     window_pattern = _attention_window(config, model_type)
     nope_every = _nope_every(config, model_type, window_pattern)
     unsupported = {**_unsupported_fields(config, model_type), **rope_unsupported}
@@ -1230,7 +1286,11 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         )
     if model_type in _QK_NORM_AFTER_ROPE_TYPES:
         answers["qk_norm_after_rope"] = True
-    if model_type in _MOE_KEYS:
+    if model_type in _MLA_TYPES:
+        # No key/value heads of its own: every head's come from one latent.
+        del answers["n_kv_heads"]
+        answers.update(_mla_answers(config))
+    if model_type in _MOE_KEYS and not _all_dense(config, model_type):
         answers.update(_moe_answers(config, model_type))
     if model_type in _HF_LAYOUTS:
         answers["hf_layout"] = _HF_LAYOUTS[model_type]  # stacked projections

@@ -151,6 +151,20 @@ def _tiny(config: dict) -> dict:
         tiny["ffn_hidden_size"] = 160
     if "moe_intermediate_size" in config:
         tiny["moe_intermediate_size"] = 48
+    if config["model_type"] == "deepseek_v3":
+        # Latent attention at toy sizes: value heads narrower than query/key ones
+        # (16 + 8), a query bottleneck only where the model has one; DeepSeek's
+        # head_dim is no size of its own (transformers sets it to the RoPE part).
+        del tiny["head_dim"]
+        tiny["num_key_value_heads"] = heads  # every head's own keys and values
+        tiny |= {"kv_lora_rank": 32, "qk_nope_head_dim": 16, "qk_rope_head_dim": 8}
+        tiny |= {"v_head_dim": 16, "n_group": 2, "topk_group": 1}
+        tiny["num_experts_per_tok"] = 2  # of 4 (its default is 8)
+        if config.get("q_lora_rank", 1536):  # DeepseekV3Config's default
+            tiny["q_lora_rank"] = 24
+        # One dense block, then an MoE one; or dense blocks only, as the model.
+        dense = config.get("first_k_dense_replace", 3)
+        tiny["first_k_dense_replace"] = 2 if dense >= config["num_hidden_layers"] else 1
     if "shared_intermediate_size" in config:
         tiny["shared_intermediate_size"] = 160  # Granite 4's dense MLP
     if "shared_expert_intermediate_size" in config:
@@ -340,6 +354,18 @@ CHANGED_CONFIGS = {
                 "factor": 4.0,
                 "original_max_position_embeddings": 512,
             },
+        },
+    ),
+    # DeepSeek-V3's latent attention in a dense model (every block one of its
+    # leading dense ones), queries at full rank (as DeepSeek-V2-Lite's), tied,
+    # with Llama 3's RoPE scaling.
+    "deepseek_v3_dense_full_rank_tied_llama3": (
+        "deepseek-v3-defaults.json",
+        {
+            "first_k_dense_replace": 61,
+            "q_lora_rank": None,
+            "tie_word_embeddings": True,
+            "rope_scaling": LLAMA3_ROPE,
         },
     ),
     # GPT-NeoX rotating whole heads, Llama 3's RoPE scaling from its own base.
@@ -1610,6 +1636,46 @@ def test_answers_for_nanochat(tmp_path):
     )
 
 
+def test_answers_for_deepseek_v3(tmp_path):
+    path = CONFIGS / "deepseek-v3-defaults.json"
+    answers = answers_from_hf_config(path)
+    # Latent attention: queries through a 1536-wide bottleneck, keys and values
+    # from a 512-wide latent, heads of 128 features without RoPE and 64 with,
+    # values of 128; no key/value heads of its own.
+    assert (answers["attention"], answers["head_dim"]) == ("mla", 128)
+    assert (answers["mla_q_lora_rank"], answers["mla_kv_lora_rank"]) == (1536, 512)
+    assert (answers["mla_rope_head_dim"], answers["mla_v_head_dim"]) == (64, 128)
+    assert "n_kv_heads" not in answers and answers["norm_eps"] == 1e-6
+    # DeepSeek-V3's routing after three dense blocks: 8 of 256 experts within the
+    # 4 best of 8 groups, a shared expert, routing biases, scores scaled by 2.5.
+    assert (answers["moe_dense_layers"], answers["moe_experts"]) == (3, 256)
+    assert (answers["moe_expert_groups"], answers["moe_limited_groups"]) == (8, 4)
+    assert (answers["moe_score_func"], answers["moe_route_scale"]) == ("sigmoid", 2.5)
+    assert answers["flavor_name"] == "671B"
+    _assert_renders_with_counterpart(tmp_path, path.name, "DeepseekV3ForCausalLM")
+    # The main flavor has transformers' 671,026,404,352 parameters, as the config
+    # counts them too.
+    spec, rendered = _render(tmp_path, path, "deepseek")
+    args = spec.model_args[rendered["flavor_name"]]
+    with torch.device("meta"):
+        model = spec.model_cls(args)
+    ours = sum(p.numel() for p in model.parameters())
+    config = json.loads(path.read_text())
+    theirs = sum(p.numel() for p in _hf_model(config, "meta").parameters())
+    assert ours == theirs == args.get_nparams_and_flops(model, 4096)[0]
+
+
+def test_answers_for_dense_deepseek_v3(tmp_path):
+    base, changes = CHANGED_CONFIGS["deepseek_v3_dense_full_rank_tied_llama3"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**json.loads((CONFIGS / base).read_text()), **changes}))
+    answers = answers_from_hf_config(path)
+    # Dense blocks only, and queries projected at full rank.
+    assert "moe" not in answers and answers["mla_q_lora_rank"] == 0
+    assert (answers["positional"], answers["weight_tying"]) == ("rope_llama3", True)
+    _assert_renders_with_counterpart(tmp_path, path, "DeepseekV3ForCausalLM")
+
+
 def test_answers_for_gemma1(tmp_path):
     answers = answers_from_hf_config(CONFIGS / "gemma-2b.json")
     # Gemma's GeGLU, scaled embeddings and (1 + weight) norms in pre-norm blocks.
@@ -2167,6 +2233,29 @@ def test_answers_for_llama_rope_scaling():
             "nanochat-defaults.json",
             {"attention_bias": True, "hidden_act": "silu"},
             ["hidden_act='silu'", "attention_bias=True"],
+        ),
+        (
+            # DeepSeek's RoPE features in halves, not pairs, in the checkpoints;
+            # biases on its attention's projections.
+            "deepseek-v3-defaults.json",
+            {"rope_interleave": False, "attention_bias": True},
+            ["rope_interleave=False", "attention_bias=True"],
+        ),
+        (
+            # DeepSeek-V3's YaRN also rescales the softmax (mscale_all_dim).
+            "deepseek-v3-defaults.json",
+            {
+                "rope_scaling": {
+                    "rope_type": "yarn",
+                    "factor": 40.0,
+                    "original_max_position_embeddings": 4096,
+                    "mscale": 1.0,
+                    "mscale_all_dim": 1.0,
+                }
+            },
+            [
+                "rope_type='yarn (with latent attention, only default, llama3 or linear)'"
+            ],
         ),
         (
             # OLMo 1.7's q, k and v clamped to a range; biases on the attention's
