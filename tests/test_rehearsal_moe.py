@@ -26,6 +26,7 @@ from .test_rehearsal import (
     hf_import_args,
     max_diff,
 )
+from .variants import DEEPSEEK_ROUTING
 
 pytestmark = pytest.mark.slow
 
@@ -39,16 +40,7 @@ MODELS = {
     "deepseek_expert_bias": {
         "attention": "mla",
         "mla_q_lora_rank": 1536,
-        "moe": True,
-        "moe_experts": 8,
-        "moe_expert_groups": 4,
-        "moe_limited_groups": 2,
-        "moe_score_func": "sigmoid",
-        "moe_route_scale": 2.5,
-        "moe_shared_experts": 1,
-        "moe_load_balancing": "expert_bias",
-        "moe_dense_layers": 1,
-        "moe_hidden_dim": 512,
+        **DEEPSEEK_ROUTING,
         "norm_placement": "sandwich",
     },
     # Qwen2-MoE's: qkv bias, a shared expert two experts wide behind a sigmoid gate.

@@ -83,6 +83,22 @@ PHI35_ROPE = json.loads(
     (Path(__file__).parent / "data/hf_configs/phi-3.5-mini-instruct.json").read_text()
 )["rope_scaling"]
 
+# DeepSeek-V3's routing at toy scale: sigmoid scores within the best 2 of 4 expert
+# groups, scaled by 2.5, a shared expert, routing biases, a dense first block.
+DEEPSEEK_ROUTING = {
+    "moe": True,
+    "moe_experts": 8,
+    "moe_top_k": 2,
+    "moe_expert_groups": 4,
+    "moe_limited_groups": 2,
+    "moe_shared_experts": 1,
+    "moe_score_func": "sigmoid",
+    "moe_route_scale": 2.5,
+    "moe_load_balancing": "expert_bias",
+    "moe_dense_layers": 1,
+    "moe_hidden_dim": 512,
+}
+
 VARIANTS = {
     "default": {},
     "mha_nope_layernorm_gelu": {
@@ -327,17 +343,7 @@ VARIANTS = {
         "mla_q_lora_rank": 1536,
         "head_dim": 128,
         "norm_eps": 0.000001,
-        "moe": True,
-        "moe_experts": 8,
-        "moe_top_k": 2,
-        "moe_expert_groups": 4,
-        "moe_limited_groups": 2,
-        "moe_shared_experts": 1,
-        "moe_score_func": "sigmoid",
-        "moe_route_scale": 2.5,
-        "moe_load_balancing": "expert_bias",
-        "moe_dense_layers": 1,
-        "moe_hidden_dim": 512,
+        **DEEPSEEK_ROUTING,
         "extra_flavors": {},
     },
     "mla_dense_layernorm": {
@@ -435,19 +441,10 @@ VARIANTS = {
         },
     },
     "dots1_like": {
-        "moe": True,
         "qk_norm": True,
         "positional": "rope",
-        "moe_experts": 8,
-        "moe_top_k": 2,
-        "moe_expert_groups": 4,
-        "moe_limited_groups": 2,
+        **DEEPSEEK_ROUTING,
         "moe_shared_experts": 2,
-        "moe_score_func": "sigmoid",
-        "moe_route_scale": 2.5,
-        "moe_load_balancing": "expert_bias",
-        "moe_dense_layers": 1,
-        "moe_hidden_dim": 512,
         "extra_flavors": {},
     },
     "olmoe_like": {
