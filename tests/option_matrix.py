@@ -299,19 +299,42 @@ class _ReadRecorder(dict):
 @functools.cache
 def full_matrix_size() -> int:
     """How many combinations `full_matrix` yields, counted without enumerating
-    them (millions): over the options `valid` reads, times the sizes of the rest.
-    The options it reads are found by trying every value of those it has read so
-    far, until no new one turns up: a rule can only skip a read on what it read."""
+    them (millions). Latent attention's and the other attentions' are counted
+    apart: latent attention takes few values of the options MLA_TAKES names, and
+    counted together every value of those would be tried against every other
+    (minutes instead of seconds). `valid` tells attentions apart only by whether
+    they are latent, so each kind is counted at one of its values, times how many
+    it has."""
+    latent = [value for value in OPTIONS["attention"] if _latent({"attention": value})]
+    others = [value for value in OPTIONS["attention"] if value not in latent]
+    taken = {
+        name: [value for value in OPTIONS[name] if value in kept]
+        for name, kept in MLA_TAKES.items()
+    }
+    kinds = [
+        (OPTIONS | {"attention": others[:1]}, len(others)),
+        (OPTIONS | {"attention": latent[:1]} | taken, len(latent)),
+    ]
+    return sum(
+        values * _valid_count(space) for space, values in kinds if all(space.values())
+    )
+
+
+def _valid_count(options: dict) -> int:
+    """How many combinations of `options` are valid: over the options `valid`
+    reads, times the sizes of the rest. The options it reads are found by trying
+    every value of those it has read so far, until no new one turns up: a rule can
+    only skip a read on what it read."""
     ruled: list = []
     while True:
         read, count = set(), 0
-        for values in itertools.product(*(OPTIONS[name] for name in ruled)):
-            probe = _ReadRecorder({n: OPTIONS[n][0] for n in OPTIONS})
+        for values in itertools.product(*(options[name] for name in ruled)):
+            probe = _ReadRecorder({n: options[n][0] for n in options})
             probe.update(zip(ruled, values))
             count += valid(probe)
             read |= probe.read
         if read <= set(ruled):
-            free = [len(OPTIONS[name]) for name in OPTIONS if name not in ruled]
+            free = [len(options[name]) for name in options if name not in ruled]
             return count * functools.reduce(int.__mul__, free, 1)
         ruled += sorted(read - set(ruled))
 

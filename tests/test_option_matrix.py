@@ -98,7 +98,7 @@ def test_full_matrix_size_counts_what_full_matrix_yields(monkeypatch):
     # the rules refuse.
     two = ["moe", "ffn", "hf_layout", "positional", "rope_share", "nope_layers"]
     two += ["embeddings", "multipliers", "attention_window", "local_rope_base"]
-    two += ["rope_scaling_layers", "bias", "weight_tying", "attention"]
+    two += ["rope_scaling_layers", "bias", "weight_tying", "attention", "qk_norm"]
     small = {
         name: [values[0], values[-1]] if name in two else values[-1:]
         for name, values in OPTIONS.items()
