@@ -123,12 +123,12 @@ MOE_RECIPES = {
 
 # What latent attention takes of the options it shares with the others: its own
 # query/key norms and biases (none), RoPE on its own share of every head in every
-# layer (unscaled, Llama 3's or linear), full attention, plain or logit-capped
-# scores, Llama's checkpoint layout.
+# layer (unscaled, Llama 3's, DeepSeek's YaRN or linear), full attention, plain or
+# logit-capped scores, Llama's checkpoint layout.
 MLA_TAKES = {
     "qk_norm": ("off",),
     "bias": ("none",),
-    "positional": ("rope", "rope_llama3", "rope_linear"),
+    "positional": ("rope", "rope_llama3", "rope_yarn", "rope_linear"),
     "rope_share": ("whole",),
     "attention_scores": ("plain", "logits_capped"),
     "attention_window": ("full",),
@@ -406,6 +406,10 @@ def answers(combination: dict, name: str) -> dict:
         result |= {"attention": "mla", "norm_eps": 1e-6}
         if combination["attention"] == "mla_bottleneck":
             result["mla_q_lora_rank"] = 512
+        if combination["positional"] == "rope_yarn":
+            # DeepSeek's YaRN, its two mscales apart so that both the rotations'
+            # magnitude and the scores change.
+            result |= {"rope_yarn_mscale": 1.0, "rope_yarn_mscale_all_dim": 0.707}
     else:
         result["n_kv_heads"] = {"mha": 32, "gqa": 8, "mqa": 1}[combination["attention"]]
     # qkv_bias is asked only without linear_bias, which implies it.

@@ -172,9 +172,18 @@ CASES = {
         ["new", "x", "--attention", "mla", "--sliding-window", "4096"],
         "sliding_window does not apply to attention=mla yet: set sliding_window=0",
     ),
-    "yarn_with_latent_attention": (
-        ["new", "x", "--attention", "mla", "--positional", "rope_yarn"],
-        "positional=rope_yarn does not apply to attention=mla yet",
+    "longrope_with_latent_attention": (
+        ["new", "x", "--attention", "mla", "--positional", "rope_longrope"],
+        "positional=rope_longrope does not apply to attention=mla yet",
+    ),
+    "zero_deepseek_mscale": (
+        ["new", "x", "--attention", "mla", "--positional", "rope_yarn"]
+        + ["--rope-yarn-mscale-all-dim", "1", "--rope-yarn-mscale", "0"],
+        "rope_yarn_mscale must be positive, got 0.0",
+    ),
+    "deepseek_mscale_without_latent_attention": (
+        ["new", "x", "--positional", "rope_yarn", "--rope-yarn-mscale-all-dim", "1"],
+        "asks rope_yarn_mscale_all_dim only when positional == 'rope_yarn' and",
     ),
     "odd_latent_rope_dims": (
         ["new", "x", "--attention", "mla", "--mla-rope-head-dim", "7"],

@@ -57,8 +57,8 @@ def valid_answers(draw):
         answers["qkv_bias"] = draw(st.booleans())
     if draw(st.sampled_from([False, False, False, True])):
         # Latent attention, with what it takes of the rest: no key/value heads,
-        # qk-norm or biases of its own, and RoPE (unscaled, Llama 3's or linear)
-        # on a part of every head of its own.
+        # qk-norm or biases of its own, and RoPE (unscaled, Llama 3's, YaRN or
+        # linear) on a part of every head of its own.
         del answers["n_kv_heads"]
         answers.pop("linear_bias", None)
         answers |= {"attention": "mla", "qk_norm": False, "qkv_bias": False}
@@ -67,6 +67,12 @@ def valid_answers(draw):
         answers["mla_kv_lora_rank"] = draw(st.sampled_from([32, 512]))
         answers["mla_rope_head_dim"] = draw(st.sampled_from([16, 64]))
         answers["mla_v_head_dim"] = draw(st.sampled_from([32, 128]))
+        if answers["positional"] == "rope_yarn":
+            # DeepSeek's mscales (0 is the paper's YaRN), any positive mscale.
+            mscale_all_dim = draw(st.sampled_from([0.0, 0.707, 1.0]))
+            answers["rope_yarn_mscale_all_dim"] = mscale_all_dim
+            if mscale_all_dim:
+                answers["rope_yarn_mscale"] = draw(st.floats(0.01, 10.0))
     elif answers["qk_norm"]:
         # The option matrix's qk-norm values are scopes, but for the after-RoPE one.
         scopes = [v for v in OPTIONS["qk_norm"][1:] if v != "head_after_rope"]
