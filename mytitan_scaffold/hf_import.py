@@ -253,10 +253,9 @@ _QWEN_MOE_TYPES = ("qwen3_moe", "qwen2_moe")
 # are no part of transformers' forward pass, so they change no logit.)
 _SIGMOID_MOE_TYPES = ("dots1", "glm4_moe", "solar_open", "deepseek_v3")
 # Multi-head latent attention (DeepSeek-V3): its sizes have keys of their own, and
-# its RoPE is unscaled, Llama 3's or linear (its YaRN also rescales the softmax by
-# mscale_all_dim, which the template does not).
+# its RoPE is unscaled, Llama 3's, YaRN (DeepSeek's, with mscales) or linear.
 _MLA_TYPES = ("deepseek_v3",)
-_MLA_ROPE_TYPES = ("default", "llama3", "linear")
+_MLA_ROPE_TYPES = ("default", "llama3", "yarn", "linear")
 # transformers' global-layer period without layer_types (the config classes
 # derive them; OLMo 3's, Gemma 2's and VaultGemma's period is no field, Gemma
 # 3's, Cohere 2's and EXAONE 4's an optional sliding_window_pattern).
@@ -535,15 +534,22 @@ def _rope(
         given = params.pop("attention_factor", None)
         if given is not None and not math.isclose(given, derived, rel_tol=1e-9):
             unsupported["rope attention_factor"] = given
+    deepseek_scaled = model_type in _MLA_TYPES and kind in ("llama3", "linear")
+    if deepseek_scaled and params.get("mscale_all_dim"):
+        # transformers rescales the scores by it under any scaled RoPE.
+        unsupported["rope mscale_all_dim"] = f"{params['mscale_all_dim']} ({kind})"
     if kind == "linear" and not params.get("factor"):
         unsupported["rope factor"] = params.get("factor")  # transformers needs one
     if kind == "yarn":
+        deepseek = model_type in _MLA_TYPES
+        if deepseek:
+            unsupported.update(_deepseek_mscales(params))
         # An attention_factor equal to YaRN's own (OLMo 3 writes it out) changes nothing.
         if params.get("attention_factor") is not None and math.isclose(
-            params["attention_factor"], _yarn_magnitude(params["factor"]), rel_tol=1e-9
+            params["attention_factor"], _yarn_magnitude(params), rel_tol=1e-9
         ):
             del params["attention_factor"]
-        for key in _YARN_EXTRAS:
+        for key in ("attention_factor",) if deepseek else _YARN_EXTRAS:
             if params.get(key) is not None:
                 unsupported[f"rope {key}"] = params[key]
         if params.get("truncate", True) is not True:
@@ -565,9 +571,35 @@ def _longrope_magnitude(factor: float, original: int) -> float:
     return math.sqrt(1 + math.log(factor) / math.log(original)) if factor > 1 else 1.0
 
 
-def _yarn_magnitude(factor: float) -> float:
-    """The attention factor YaRN derives from its scaling factor (the template's)."""
-    return 0.1 * math.log(factor) + 1.0 if factor > 1 else 1.0
+def _yarn_mscale(factor: float, mscale: float = 1.0) -> float:
+    """YaRN's magnitude correction for a context `factor` times longer."""
+    return 0.1 * mscale * math.log(factor) + 1.0 if factor > 1 else 1.0
+
+
+def _yarn_magnitude(params: dict[str, Any]) -> float:
+    """The attention factor YaRN derives from its RoPE keys (the template's):
+    with DeepSeek's mscales, the ratio of the two."""
+    factor = params["factor"]
+    if params.get("mscale_all_dim"):
+        return _yarn_mscale(factor, params["mscale"]) / _yarn_mscale(
+            factor, params["mscale_all_dim"]
+        )
+    return _yarn_mscale(factor)
+
+
+def _deepseek_mscales(params: dict[str, Any]) -> dict[str, Any]:
+    """Keeps DeepSeek's YaRN mscales in `params` as the template reads them (the
+    scores rescaled only with mscale_all_dim, the rotations by the ratio of both);
+    returns what transformers reads otherwise."""
+    mscale = params.pop("mscale", None)
+    all_dim = params.pop("mscale_all_dim", None)
+    if not all_dim:
+        return {}  # mscale alone changes nothing in transformers
+    if not mscale:
+        # transformers then keeps the paper's magnitude but rescales the scores.
+        return {"rope mscale": f"{mscale} beside mscale_all_dim {all_dim}"}
+    params["mscale"], params["mscale_all_dim"] = float(mscale), float(all_dim)
+    return {}
 
 
 def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, Any]:
@@ -1170,8 +1202,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     rope, rope_unsupported = _rope(config, model_type)
     if model_type in _MLA_TYPES and rope["rope_type"] not in _MLA_ROPE_TYPES:
         rope_unsupported["rope_type"] = (
-            f"{rope['rope_type']} (with latent attention, only default, llama3 or "
-            "linear)"
+            f"{rope['rope_type']} (with latent attention, only default, llama3, "
+            "yarn or linear)"
         )
     window_pattern = _attention_window(config, model_type)
     nope_every = _nope_every(config, model_type, window_pattern)
@@ -1313,5 +1345,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     if rope["rope_type"] == "yarn":
         answers["rope_yarn_beta_fast"] = float(rope.get("beta_fast") or 32.0)
         answers["rope_yarn_beta_slow"] = float(rope.get("beta_slow") or 1.0)
+    if rope.get("mscale_all_dim"):
+        answers["rope_yarn_mscale_all_dim"] = rope["mscale_all_dim"]
+        answers["rope_yarn_mscale"] = rope["mscale"]
     answers["flavor_name"] = _flavor_name(_nparams(answers))
     return answers

@@ -198,6 +198,21 @@ LLAMA3_ROPE = {
     "high_freq_factor": 4.0,
     "original_max_position_embeddings": 8192,
 }
+# DeepSeek-V3's released RoPE keys (its config.json; DeepseekV3Config's defaults
+# have none): YaRN from 4K to 160K whose mscales rescale the scores.
+DEEPSEEK_V3_ROPE = {
+    "rope_theta": 10000,
+    "max_position_embeddings": 163840,
+    "rope_scaling": {
+        "beta_fast": 32,
+        "beta_slow": 1,
+        "factor": 40,
+        "mscale": 1.0,
+        "mscale_all_dim": 1.0,
+        "original_max_position_embeddings": 4096,
+        "type": "yarn",
+    },
+}
 
 
 # attention_bias with mlp_bias: a bias on every projection, where transformers'
@@ -366,6 +381,20 @@ CHANGED_CONFIGS = {
             "q_lora_rank": None,
             "tie_word_embeddings": True,
             "rope_scaling": LLAMA3_ROPE,
+        },
+    ),
+    # DeepSeek's YaRN with its two mscales apart (DeepSeek-V2's and -V3's are
+    # equal), so that the rotations' magnitude changes beside the scores.
+    "deepseek_v3_yarn_unequal_mscales": (
+        "deepseek-v3-defaults.json",
+        {
+            "rope_scaling": {
+                "rope_type": "yarn",
+                "factor": 40.0,
+                "original_max_position_embeddings": 4096,
+                "mscale": 1.0,
+                "mscale_all_dim": 0.707,
+            },
         },
     ),
     # GPT-NeoX rotating whole heads, Llama 3's RoPE scaling from its own base.
@@ -1665,6 +1694,29 @@ def test_answers_for_deepseek_v3(tmp_path):
     assert ours == theirs == args.get_nparams_and_flops(model, 4096)[0]
 
 
+def test_answers_for_deepseek_v3_released_rope(tmp_path):
+    path = tmp_path / "config.json"
+    defaults = json.loads((CONFIGS / "deepseek-v3-defaults.json").read_text())
+    path.write_text(json.dumps({**defaults, **DEEPSEEK_V3_ROPE}))
+    answers = answers_from_hf_config(path)
+    # YaRN from 4096 positions, 40 times longer; both mscales 1: the rotations
+    # keep their magnitude, the scores are rescaled.
+    assert (answers["positional"], answers["rope_theta"]) == ("rope_yarn", 10000.0)
+    assert answers["rope_scaling_factor"] == 40.0
+    assert answers["rope_original_max_seq_len"] == 4096
+    assert (answers["rope_yarn_beta_fast"], answers["rope_yarn_beta_slow"]) == (32, 1)
+    assert (answers["rope_yarn_mscale"], answers["rope_yarn_mscale_all_dim"]) == (1, 1)
+    assert answers["max_seq_len"] == 163840
+    # Exported back, transformers reads the same RoPE keys.
+    spec, rendered = _render(tmp_path, path, "deepseek")
+    adapter = sys.modules[spec.state_dict_adapter.__module__]
+    config = adapter.hf_config(spec.model_args[rendered["flavor_name"]])
+    exported = config.get("rope_parameters") or config["rope_scaling"]
+    released = {**DEEPSEEK_V3_ROPE["rope_scaling"], "rope_type": "yarn"}
+    del released["type"]
+    assert {k: exported[k] for k in released} == released
+
+
 def test_answers_for_dense_deepseek_v3(tmp_path):
     base, changes = CHANGED_CONFIGS["deepseek_v3_dense_full_rank_tied_llama3"]
     path = tmp_path / "config.json"
@@ -2242,20 +2294,24 @@ def test_answers_for_llama_rope_scaling():
             ["rope_interleave=False", "attention_bias=True"],
         ),
         (
-            # DeepSeek-V3's YaRN also rescales the softmax (mscale_all_dim).
+            # Without mscale, transformers rescales DeepSeek's scores by
+            # mscale_all_dim but keeps the paper's rotations; and it rescales them
+            # under Llama 3's RoPE too.
             "deepseek-v3-defaults.json",
             {
                 "rope_scaling": {
                     "rope_type": "yarn",
                     "factor": 40.0,
                     "original_max_position_embeddings": 4096,
-                    "mscale": 1.0,
                     "mscale_all_dim": 1.0,
                 }
             },
-            [
-                "rope_type='yarn (with latent attention, only default, llama3 or linear)'"
-            ],
+            ["rope mscale='None beside mscale_all_dim 1.0'"],
+        ),
+        (
+            "deepseek-v3-defaults.json",
+            {"rope_scaling": {**LLAMA3_ROPE, "mscale_all_dim": 0.707}},
+            ["rope mscale_all_dim='0.707 (llama3)'"],
         ),
         (
             # OLMo 1.7's q, k and v clamped to a range; biases on the attention's

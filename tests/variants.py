@@ -68,7 +68,8 @@ and keys, a ReLU² MLP, a bias on every projection, half of each head rotated) a
 nanochat_like (nanochat: pre-norm RMSNorms without weight, one more on the
 embeddings, GQA with a norm per head on queries and keys after RoPE, a ReLU² MLP,
 logits soft-capped), deepseek_v3_like (DeepSeek-V3: multi-head latent attention
-with a query bottleneck and Llama 3 RoPE, heads of 128 without RoPE and 64 with;
+with a query bottleneck and DeepSeek's YaRN from 4K to 160K, heads of 128 without RoPE
+and 64 with;
 sigmoid routing within the best expert groups, a shared expert, routing biases, a
 dense first block) and mla_dense_layernorm (latent attention in a dense model of
 LayerNorms, no class: DeepSeek's names, tied, linear RoPE).
@@ -343,6 +344,13 @@ VARIANTS = {
         "mla_q_lora_rank": 1536,
         "head_dim": 128,
         "norm_eps": 0.000001,
+        # Its YaRN, whose mscales (both 1) rescale the scores, not the rotations.
+        "positional": "rope_yarn",
+        "rope_theta": 10000.0,
+        "rope_scaling_factor": 40.0,
+        "rope_original_max_seq_len": 4096,
+        "rope_yarn_mscale_all_dim": 1.0,
+        "max_seq_len": 163840,
         **DEEPSEEK_ROUTING,
         "extra_flavors": {},
     },
