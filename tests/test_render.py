@@ -125,6 +125,15 @@ def test_flavors_follow_the_answers(rendered_variants):
     assert debug.head_dim * debug.n_heads != debug.dim  # explicit head_dim kept
 
 
+def test_readme_table_gives_the_latent_width_for_latent_attention(rendered_variants):
+    """Latent attention has no key/value heads of its own: the table's column
+    is each flavor's key/value latent (the debug flavor's 64, DeepSeek-V3's 512)."""
+    readme = (rendered_variants["deepseek_v3_like"] / "README.md").read_text()
+    assert "| flavor | dim | layers | heads | kv latent | config |" in readme
+    rows = [line.split(" | ") for line in readme.splitlines() if line.startswith("| `")]
+    assert [row[4] for row in rows] == ["64", "512"]
+
+
 def test_tomls_are_valid_torchtitan_job_configs(rendered_variants):
     """torchtitan rejects unknown keys: parse every rendered TOML with its ConfigManager."""
     from torchtitan.config import ConfigManager
