@@ -1,5 +1,6 @@
 """Shared fixtures: rendered variants (once per session) and a loader for them."""
 
+import itertools
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ from pathlib import Path
 import copier
 import jinja2
 import pytest
+import safetensors.torch
 import torch
 from torchtitan.models.utils import (
     get_dense_model_nparams_and_flops,
@@ -153,6 +155,48 @@ def randomize_norms_and_biases(model: torch.nn.Module, seed: int = 0) -> None:
         for name, param in model.named_parameters():
             if "norm" in name or name.endswith(".bias"):
                 param.add_(0.1 * torch.randn(param.shape, generator=generator))
+
+
+def fp8_release(
+    weights: dict[str, torch.Tensor], block: int
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """HF `weights` as an FP8 release stores them (DeepSeek-V3's format): every
+    linear layer's weight in float8_e4m3fn with one scale per `block`-square block
+    (`<name>_scale_inv`, which the stored values are multiplied by); embeddings,
+    norms and lm_head as they are. Returns (stored, dequantized weights)."""
+    stored, dequantized = dict(weights), dict(weights)
+    for name, value in weights.items():
+        if value.dim() != 2 or "embed" in name or "lm_head" in name:
+            continue
+        rows, cols = value.shape
+        scale = torch.empty(-(-rows // block), -(-cols // block))
+        quantized = torch.empty_like(value, dtype=torch.float8_e4m3fn)
+        for i, j in itertools.product(*(range(n) for n in scale.shape)):
+            part = (
+                slice(i * block, (i + 1) * block),
+                slice(j * block, (j + 1) * block),
+            )
+            scale[i, j] = value[part].abs().max().clamp(min=1e-12) / 448.0
+            quantized[part] = (value[part] / scale[i, j]).to(torch.float8_e4m3fn)
+        expanded = scale.repeat_interleave(block, 0).repeat_interleave(block, 1)
+        stored[name], stored[f"{name}_scale_inv"] = quantized, scale
+        dequantized[name] = quantized.float() * expanded[:rows, :cols]
+    return stored, dequantized
+
+
+def save_hf_folder(
+    folder: Path, weights: dict[str, torch.Tensor], config: dict
+) -> Path:
+    """`weights` and `config` as an HF checkpoint folder: one safetensors file
+    (named as the Hub numbers shards, which torchtitan's adapters parse), its index
+    (which the FP8 reader needs) and config.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shard = "model-00001-of-00001.safetensors"
+    safetensors.torch.save_file(weights, folder / shard)
+    index = {"weight_map": dict.fromkeys(weights, shard)}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
 
 
 def assert_parameter_counts(spec) -> None:

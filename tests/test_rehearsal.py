@@ -5,6 +5,8 @@ These runs are the expensive part of the suite (15-30 s each on 2 cores): the
 seed checkpoint and the one-process baseline are shared per model.
 """
 
+import json
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -25,7 +27,7 @@ from mytitan_scaffold.rehearsal import (
     run,
 )
 
-from .conftest import render_answers
+from .conftest import fp8_release, render_answers, save_hf_folder
 
 pytestmark = pytest.mark.slow
 
@@ -470,6 +472,50 @@ def test_hf_checkpoint_round_trip_through_the_trainer(project, tmp_path):
         extra_args=hf_import_args(hf_dir, tmp_path / "unused"),
     )
     assert max_diff(project.baseline, losses) <= TOLERANCE
+
+
+@pytest.mark.parametrize("project", ["default"], indirect=True)
+def test_fp8_hf_checkpoint_trains_as_its_dequantized_weights(project, tmp_path):
+    """An FP8 release of the seed (its linear layers' weights in blocks of 16,
+    each with its scale, as DeepSeek-V3's and the -FP8 releases store them)
+    trains from --checkpoint.initial_load_in_hf_quantized as its dequantized
+    weights do from a plain HF folder."""
+    seed = project.hf_seed()
+    weights = {}
+    for shard in seed.glob("*.safetensors"):
+        weights.update(load_file(shard))
+    stored, dequantized = fp8_release(weights, block=16)
+    assert any(value.dtype == torch.float8_e4m3fn for value in stored.values())
+    result = CliRunner().invoke(
+        app, ["hf-config", str(project.model_dir), "--output", str(tmp_path / "hf")]
+    )
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "hf" / "config.json").read_text())
+    quantization = {"quant_method": "fp8", "weight_block_size": [16, 16]}
+    fp8 = {**config, "quantization_config": quantization}
+    folders = {}
+    for name, tensors, hf_config in [
+        ("fp8", stored, fp8),
+        ("dequantized", dequantized, config),
+    ]:
+        folders[name] = save_hf_folder(tmp_path / name, tensors, hf_config)
+        for extra in ("tokenizer.json", "tokenizer_config.json"):
+            (folders[name] / extra).write_bytes((seed / extra).read_bytes())
+    quantized = ["--checkpoint.initial_load_in_hf_quantized"]
+    runs = {
+        "dequantized": (folders["dequantized"], Layout(), []),
+        "fp8": (folders["fp8"], Layout(), quantized),
+        # Each rank reads its rows of the FP8 blocks.
+        "fp8-TP2": (folders["fp8"], LAYOUTS["TP2"], quantized),
+    }
+    losses = {}
+    for name, (folder, layout, flags) in runs.items():
+        args = hf_import_args(folder, tmp_path / f"{name}-unused") + flags
+        losses[name] = project.run(
+            layout, f"from-{name}", seed_checkpoint=None, extra_args=args
+        )
+    assert max_diff(losses["dequantized"], losses["fp8"]) <= TOLERANCE
+    assert max_diff(losses["dequantized"], losses["fp8-TP2"]) <= TOLERANCE
 
 
 def hf_import_args(hf_dir, folder):
