@@ -602,6 +602,16 @@ def _deepseek_mscales(params: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _fp8_block_size(config: dict[str, Any]) -> int | None:
+    """The block side of an FP8 checkpoint quantized in square blocks (DeepSeek-V3's
+    and the -FP8 releases' format), which the adapter dequantizes as it reads."""
+    quantization = config.get("quantization_config") or {}
+    block = quantization.get("weight_block_size") or []
+    if quantization.get("quant_method") == "fp8" and len(set(block)) == 1:
+        return block[0]
+    return None
+
+
 def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, Any]:
     found = {}
 
@@ -637,8 +647,12 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         scalar = config["query_pre_attn_scalar"]
         if not (isinstance(scalar, (int, float)) and scalar >= 1 and scalar % 1 == 0):
             found["query_pre_attn_scalar"] = scalar  # attn_scale_dim is a size
-    if "quantization_config" in config:
-        found["quantization_config"] = "present"
+    if "quantization_config" in config and _fp8_block_size(config) is None:
+        # The adapter dequantizes FP8 in square blocks as it reads, nothing else.
+        quantization = config["quantization_config"] or {}
+        method = quantization.get("quant_method", "present")
+        block = quantization.get("weight_block_size")
+        found["quantization_config"] = f"{method} {block}" if block else method
     # These attention_bias flags are on all four projections, not q/k/v alone:
     # the template has them with mlp_bias only (a bias on every projection).
     two_flag_biased = model_type in _TWO_FLAG_BIAS_TYPES and _biased_everywhere(
@@ -1235,6 +1249,14 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
             f"only past max_position_embeddings ({config['max_position_embeddings']}),"
             " the model's max_seq_len; the config.json that `mytitan hf-config` "
             "writes has no such scaling (add it back to serve longer sequences)",
+            HfImportWarning,
+            stacklevel=2,
+        )
+    if block := _fp8_block_size(config):
+        warnings.warn(
+            f"--from-hf {path}: its checkpoints are FP8 in {block}x{block} blocks; "
+            "the model trains in full precision: start from them with "
+            "--checkpoint.initial_load_in_hf_quantized, which dequantizes as it reads",
             HfImportWarning,
             stacklevel=2,
         )

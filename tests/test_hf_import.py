@@ -9,9 +9,10 @@ from pathlib import Path
 import huggingface_hub
 import pytest
 import torch
+import torch.distributed.checkpoint as dcp
 import transformers
 import yaml
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from mytitan_scaffold.hf_import import (
     HfImportWarning,
@@ -22,8 +23,10 @@ from mytitan_scaffold.hf_import import (
 
 from .conftest import (
     assert_hf_config_reads_back,
+    fp8_release,
     import_package,
     randomize_norms_and_biases,
+    save_hf_folder,
 )
 from .test_cli import mytitan, tree_hash
 from .test_render import COUNTERPARTS
@@ -863,6 +866,62 @@ def test_answers_for_windowed_qwen(tmp_path):
     path.write_text(json.dumps(config))
     answers = answers_from_hf_config(path)
     assert (answers["sliding_window"], answers["global_every"]) == (8, 2)
+
+
+FP8_BLOCK = 16  # smaller than the toy matrices, so that each has several blocks
+
+
+@pytest.mark.parametrize(
+    # Experts split per key, q/k rows permuted, q/k/v and gate/up stacked.
+    "config_name",
+    ["deepseek-v3-defaults.json", "qwen3-0.6b.json", "phi-3-mini-4k-instruct.json"],
+)
+def test_fp8_checkpoint_loads_dequantized(tmp_path, config_name):
+    """torchtitan's --checkpoint.initial_load_in_hf_quantized path: the adapter's
+    reader dequantizes the FP8 blocks as they are read; the model then gives the
+    logits of transformers' model holding the dequantized weights."""
+    tiny = _tiny(json.loads((CONFIGS / config_name).read_text()))
+    quantization = {"quant_method": "fp8", "weight_block_size": [FP8_BLOCK] * 2}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**tiny, "quantization_config": quantization}))
+    spec, answers = _render(tmp_path, path, "fp8")
+    args = spec.model_args[answers["flavor_name"]]
+    torch.manual_seed(0)
+    hf_model = _hf_model(tiny).eval()
+    randomize_norms_and_biases(hf_model)
+    # The Hub's layout (one matrix per expert), quantized as an FP8 release is.
+    hf_model.save_pretrained(tmp_path / "plain")
+    weights = load_file(tmp_path / "plain" / "model.safetensors")
+    stored, dequantized = fp8_release(weights, FP8_BLOCK)
+    release = save_hf_folder(tmp_path / "release", stored, json.loads(path.read_text()))
+    model = spec.model_cls(args).eval()
+    adapter = spec.state_dict_adapter(args, None)
+    hf_state_dict = adapter.to_hf(model.state_dict())
+    reader = adapter.get_hf_storage_reader(str(release), from_quantized=True)
+    dcp.load(hf_state_dict, storage_reader=reader)
+    assert all(torch.equal(hf_state_dict[k], dequantized[k]) for k in hf_state_dict)
+    model.load_state_dict(adapter.from_hf(hf_state_dict), strict=True)
+    # transformers' model with the dequantized weights, through its own loader.
+    save_file(dequantized, tmp_path / "plain" / "model.safetensors")
+    hf_model = transformers.AutoModelForCausalLM.from_pretrained(
+        tmp_path / "plain", dtype=torch.float32, attn_implementation="eager"
+    ).eval()
+    tokens = torch.randint(0, tiny["vocab_size"], (2, 24))
+    with torch.no_grad():
+        diff = (model(tokens) - hf_model(tokens).logits).abs().max().item()
+    assert diff <= 1e-4
+
+
+def test_fp8_reader_names_a_checkpoint_it_cannot_read(tmp_path):
+    spec, answers = _render(tmp_path, CONFIGS / "qwen3-0.6b.json", "plain")
+    adapter = spec.state_dict_adapter(spec.model_args[answers["flavor_name"]], None)
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="has no config.json to give its FP8 block"):
+        adapter.get_hf_storage_reader(str(folder), from_quantized=True)
+    (folder / "config.json").write_text(json.dumps({"model_type": "qwen3"}))
+    with pytest.raises(ValueError, match="is not FP8 in square blocks"):
+        adapter.get_hf_storage_reader(str(folder), from_quantized=True)
 
 
 @pytest.mark.parametrize("config_name", CONFIG_NAMES + sorted(CHANGED_CONFIGS))
@@ -1872,6 +1931,29 @@ def test_dropout_is_left_out_with_a_warning_line(tmp_path, base, changes, named)
     assert warning == [expected]
 
 
+def test_an_fp8_release_renders_with_a_warning_line(tmp_path):
+    """DeepSeek-V3's checkpoints are FP8 in 128x128 blocks: the model is rendered
+    in full precision, and the line names the flag that dequantizes them."""
+    config = json.loads((CONFIGS / "deepseek-v3-defaults.json").read_text())
+    quantization = {
+        "activation_scheme": "dynamic",
+        "fmt": "e4m3",
+        "quant_method": "fp8",
+        "weight_block_size": [128, 128],
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**config, "quantization_config": quantization}))
+    result = mytitan("new", "x", "--defaults", "--from-hf", str(path), cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    warning = [line for line in result.output.splitlines() if "warning" in line]
+    expected = (
+        f"mytitan: warning: --from-hf {path}: its checkpoints are FP8 in 128x128 "
+        "blocks; the model trains in full precision: start from them with "
+        "--checkpoint.initial_load_in_hf_quantized, which dequantizes as it reads"
+    )
+    assert warning == [expected]
+
+
 def test_dynamic_ntk_scaling_reads_as_plain_rope_with_a_warning(tmp_path):
     config = json.loads((CONFIGS / "internlm3-defaults.json").read_text())
     config["rope_scaling"] = {"rope_type": "dynamic", "factor": 6.0}
@@ -2227,7 +2309,23 @@ def test_answers_for_llama_rope_scaling():
         (
             "llama-3.2-1b.json",
             {"quantization_config": {"bits": 4}},
-            ["quantization_config"],
+            ["quantization_config='present'"],
+        ),
+        (
+            # The adapter dequantizes FP8 in square blocks only.
+            "deepseek-v3-defaults.json",
+            {
+                "quantization_config": {
+                    "quant_method": "fp8",
+                    "weight_block_size": [128, 64],
+                }
+            },
+            ["quantization_config='fp8 [128, 64]'"],
+        ),
+        (
+            "qwen3-0.6b.json",
+            {"quantization_config": {"quant_method": "awq", "bits": 4}},
+            ["quantization_config='awq'"],
         ),
         (
             # Falcon with ALiBi instead of RoPE, attention then MLP in turn.
