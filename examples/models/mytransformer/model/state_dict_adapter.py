@@ -1,8 +1,14 @@
 """Convert Mytransformer state dicts to and from Hugging Face's Llama-family names."""
 
+import json
+from pathlib import Path
 from typing import Any
 
 import torch
+from torch.distributed.checkpoint import HuggingFaceStorageReader
+from torch.distributed.checkpoint.quantized_hf_storage import (
+    QuantizedHuggingFaceStorageReader,
+)
 from torchtitan.protocols.state_dict_adapter import StateDictAdapter
 
 from .config import MytransformerModelArgs
@@ -75,6 +81,23 @@ def hf_config(
     }
 
 
+def _fp8_block_size(path: str) -> int:
+    """The side of the square blocks that share one scale in the FP8 Hugging Face
+    checkpoint at `path`, as the quantization_config of its config.json gives it."""
+    config = Path(path) / "config.json"
+    if not config.is_file():
+        raise ValueError(f"{path} has no config.json to give its FP8 block size")
+    quantization = json.loads(config.read_text()).get("quantization_config") or {}
+    block = quantization.get("weight_block_size") or []
+    if quantization.get("quant_method") != "fp8" or len(set(block)) != 1:
+        raise ValueError(
+            f"{config}: quantization_config {quantization} is not FP8 in square "
+            "blocks (quant_method fp8, weight_block_size [b, b]), the quantized "
+            "format this adapter reads"
+        )
+    return block[0]
+
+
 class MytransformerStateDictAdapter(StateDictAdapter):
     def __init__(
         self,
@@ -92,6 +115,17 @@ class MytransformerStateDictAdapter(StateDictAdapter):
             "attention.q_norm.weight": 1,
             "attention.k_norm.weight": 1,
         }
+
+    def get_hf_storage_reader(
+        self, path: str, from_quantized: bool = False
+    ) -> HuggingFaceStorageReader:
+        """Reads the Hugging Face checkpoint at `path`; with
+        --checkpoint.initial_load_in_hf_quantized, one whose weights are FP8 in
+        square blocks, each block with its scale in weight_scale_inv (DeepSeek-V3's
+        and the -FP8 releases' format), dequantized as they are read."""
+        if not from_quantized:
+            return HuggingFaceStorageReader(path)
+        return QuantizedHuggingFaceStorageReader(path, block_size=_fp8_block_size(path))
 
     def to_hf(self, state_dict: dict[str, Any]) -> dict[str, Any]:
         hf_state_dict = {}
