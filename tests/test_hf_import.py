@@ -201,23 +201,6 @@ LLAMA3_ROPE = {
     "high_freq_factor": 4.0,
     "original_max_position_embeddings": 8192,
 }
-# DeepSeek-V3's released RoPE keys (its config.json; DeepseekV3Config's defaults
-# have none): YaRN from 4K to 160K whose mscales rescale the scores.
-DEEPSEEK_V3_ROPE = {
-    "rope_theta": 10000,
-    "max_position_embeddings": 163840,
-    "rope_scaling": {
-        "beta_fast": 32,
-        "beta_slow": 1,
-        "factor": 40,
-        "mscale": 1.0,
-        "mscale_all_dim": 1.0,
-        "original_max_position_embeddings": 4096,
-        "type": "yarn",
-    },
-}
-
-
 # attention_bias with mlp_bias: a bias on every projection, where transformers'
 # code reads both flags as Llama's does.
 BOTH_BIAS_FLAGS = {"attention_bias": True, "mlp_bias": True}
@@ -1150,8 +1133,10 @@ OPTIONAL_KEYS = {
         for name in CONFIG_NAMES
         for key in OPTIONAL_KEYS
         if key in json.loads((CONFIGS / name).read_text())
-        # Nemotron's has no default (it is refused by name: see the refusals).
+        # Nemotron's has no default (it is refused by name: see the refusals);
+        # DeepSeek-V3's latent attention has no key/value heads to answer.
         and (name, key) != ("nemotron-4-4b.json", "num_key_value_heads")
+        and (name, key) != ("deepseek-v3.json", "num_key_value_heads")
     ],
 )
 def test_a_key_left_out_reads_as_transformers_default(tmp_path, config_name, key):
@@ -1753,11 +1738,18 @@ def test_answers_for_deepseek_v3(tmp_path):
     assert ours == theirs == args.get_nparams_and_flops(model, 4096)[0]
 
 
-def test_answers_for_deepseek_v3_released_rope(tmp_path):
-    path = tmp_path / "config.json"
-    defaults = json.loads((CONFIGS / "deepseek-v3-defaults.json").read_text())
-    path.write_text(json.dumps({**defaults, **DEEPSEEK_V3_ROPE}))
+def test_answers_for_deepseek_v3_as_released(tmp_path):
+    path = CONFIGS / "deepseek-v3.json"
     answers = answers_from_hf_config(path)
+    # DeepseekV3Config's defaults are DeepSeek-V3's sizes: only RoPE and the
+    # context differ.
+    defaults = answers_from_hf_config(CONFIGS / "deepseek-v3-defaults.json")
+    rope = {"positional", "rope_theta", "max_seq_len"} | {
+        key for key in answers if key.startswith("rope_")
+    }
+    assert {k: v for k, v in answers.items() if k not in rope} == {
+        k: v for k, v in defaults.items() if k not in rope
+    }
     # YaRN from 4096 positions, 40 times longer; both mscales 1: the rotations
     # keep their magnitude, the scores are rescaled.
     assert (answers["positional"], answers["rope_theta"]) == ("rope_yarn", 10000.0)
@@ -1771,8 +1763,8 @@ def test_answers_for_deepseek_v3_released_rope(tmp_path):
     adapter = sys.modules[spec.state_dict_adapter.__module__]
     config = adapter.hf_config(spec.model_args[rendered["flavor_name"]])
     exported = config.get("rope_parameters") or config["rope_scaling"]
-    released = {**DEEPSEEK_V3_ROPE["rope_scaling"], "rope_type": "yarn"}
-    del released["type"]
+    released = dict(json.loads(path.read_text())["rope_scaling"])
+    released["rope_type"] = released.pop("type")
     assert {k: exported[k] for k in released} == released
 
 
