@@ -401,9 +401,8 @@ def answers(combination: dict, name: str) -> dict:
         "extra_flavors": {},
     }
     if _latent(combination):
-        # No key/value heads of its own (n_kv_heads is not asked); DeepSeek's norm
-        # eps, which its latent norms fix.
-        result |= {"attention": "mla", "norm_eps": 1e-6}
+        # No key/value heads of its own (n_kv_heads is not asked).
+        result["attention"] = "mla"
         if combination["attention"] == "mla_bottleneck":
             result["mla_q_lora_rank"] = 512
         if combination["positional"] == "rope_yarn":

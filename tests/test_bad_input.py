@@ -185,6 +185,10 @@ CASES = {
         ["new", "x", "--positional", "rope_yarn", "--rope-yarn-mscale-all-dim", "1"],
         "asks rope_yarn_mscale_all_dim only when positional == 'rope_yarn' and",
     ),
+    "latent_norm_eps_zero": (
+        ["new", "x", "--attention", "mla", "--mla-norm-eps", "0"],
+        "mla_norm_eps must be positive, got 0.0",
+    ),
     "odd_latent_rope_dims": (
         ["new", "x", "--attention", "mla", "--mla-rope-head-dim", "7"],
         "mla_rope_head_dim must be even and at least 2 (RoPE rotates pairs), got 7",
