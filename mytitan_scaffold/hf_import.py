@@ -70,6 +70,7 @@ SUPPORTED_MODEL_TYPES = (
     "persimmon",
     "nanochat",
     "deepseek_v3",
+    "glm4_moe_lite",
 )
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
@@ -238,6 +239,7 @@ _MOE_KEYS = {
     "glm4_moe": ("n_routed_experts", "moe_intermediate_size"),
     "solar_open": ("n_routed_experts", "moe_intermediate_size"),
     "deepseek_v3": ("n_routed_experts", "moe_intermediate_size"),
+    "glm4_moe_lite": ("n_routed_experts", "moe_intermediate_size"),
 }
 # Keys that a model type's config must give, beyond the sizes every one must:
 # Nemotron's config class leaves num_key_value_heads unset (None, not MHA), and
@@ -251,10 +253,17 @@ _QWEN_MOE_TYPES = ("qwen3_moe", "qwen2_moe")
 # MoE model types that route as DeepSeek-V3 does: sigmoid scores, routing biases,
 # shared experts. (GLM-4.5's multi-token-prediction layers, num_nextn_predict_layers,
 # are no part of transformers' forward pass, so they change no logit.)
-_SIGMOID_MOE_TYPES = ("dots1", "glm4_moe", "solar_open", "deepseek_v3")
-# Multi-head latent attention (DeepSeek-V3): its sizes have keys of their own, and
-# its RoPE is unscaled, Llama 3's, YaRN (DeepSeek's, with mscales) or linear.
-_MLA_TYPES = ("deepseek_v3",)
+_SIGMOID_MOE_TYPES = (
+    "dots1",
+    "glm4_moe",
+    "solar_open",
+    "deepseek_v3",
+    "glm4_moe_lite",
+)
+# Multi-head latent attention (DeepSeek-V3, and GLM-4.7-Flash on its code): its
+# sizes have keys of their own, and its RoPE is unscaled, Llama 3's, YaRN
+# (DeepSeek's, with mscales) or linear.
+_MLA_TYPES = ("deepseek_v3", "glm4_moe_lite")
 _MLA_ROPE_TYPES = ("default", "llama3", "yarn", "linear")
 # transformers' global-layer period without layer_types (the config classes
 # derive them; OLMo 3's, Gemma 2's and VaultGemma's period is no field, Gemma
@@ -757,6 +766,8 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         shared = config["shared_expert_intermediate_size"]
         if not (isinstance(shared, int) and shared > 0 and shared % expert == 0):
             found["shared_expert_intermediate_size"] = shared
+    if _leading_dense_blocks(config, model_type) is None:
+        found["mlp_layer_types"] = "dense blocks after MoE ones"
     # Dots1 and GLM-4.5 route as the sigmoid recipe does only with shared experts.
     if model_type in _SIGMOID_MOE_TYPES and not config.get("n_shared_experts"):
         found["n_shared_experts"] = config.get("n_shared_experts")
@@ -1099,7 +1110,7 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
             "moe_route_norm": bool(config["norm_topk_prob"]),
             "moe_route_scale": float(config["routed_scaling_factor"]),
             "moe_load_balancing": "expert_bias",
-            "moe_dense_layers": config.get("first_k_dense_replace") or 0,
+            "moe_dense_layers": _leading_dense_blocks(config, model_type),
         }
         groups, kept = config.get("n_group") or 1, config.get("topk_group") or 1
         if kept < groups:  # keeping every group is routing over all experts
@@ -1133,9 +1144,22 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
     return answers
 
 
+def _leading_dense_blocks(config: dict[str, Any], model_type: str) -> int | None:
+    """The dense blocks before the MoE ones (first_k_dense_replace; GLM-4.7-Flash's
+    mlp_layer_types, by default one dense block and then MoE); None when dense
+    blocks come after MoE ones, which the template does not build."""
+    if model_type != "glm4_moe_lite":
+        return config.get("first_k_dense_replace") or 0
+    layers = config.get("num_hidden_layers", 1)
+    kinds = config.get("mlp_layer_types") or ["dense"] + ["sparse"] * (layers - 1)
+    dense = next((i for i, kind in enumerate(kinds) if kind != "dense"), len(kinds))
+    expected = ["dense"] * dense + ["sparse"] * (layers - dense)
+    return dense if kinds == expected else None
+
+
 def _all_dense(config: dict[str, Any], model_type: str) -> bool:
     """DeepSeek-V3 with first_k_dense_replace covering every block has no MoE."""
-    dense = config.get("first_k_dense_replace") or 0
+    dense = _leading_dense_blocks(config, model_type) or 0
     return model_type in _MLA_TYPES and dense >= config.get("num_hidden_layers", 1)
 
 

@@ -154,7 +154,7 @@ def _tiny(config: dict) -> dict:
         tiny["ffn_hidden_size"] = 160
     if "moe_intermediate_size" in config:
         tiny["moe_intermediate_size"] = 48
-    if config["model_type"] == "deepseek_v3":
+    if config["model_type"] in ("deepseek_v3", "glm4_moe_lite"):
         # Latent attention at toy sizes: value heads narrower than query/key ones
         # (16 + 8), a query bottleneck only where the model has one; DeepSeek's
         # head_dim is no size of its own (transformers sets it to the RoPE part).
@@ -165,6 +165,7 @@ def _tiny(config: dict) -> dict:
         tiny["num_experts_per_tok"] = 2  # of 4 (its default is 8)
         if config.get("q_lora_rank", 1536):  # DeepseekV3Config's default
             tiny["q_lora_rank"] = 24
+    if config["model_type"] == "deepseek_v3":
         # One dense block, then an MoE one; or dense blocks only, as the model.
         dense = config.get("first_k_dense_replace", 3)
         tiny["first_k_dense_replace"] = 2 if dense >= config["num_hidden_layers"] else 1
@@ -382,6 +383,12 @@ CHANGED_CONFIGS = {
                 "mscale_all_dim": 0.707,
             },
         },
+    ),
+    # GLM-4.7-Flash's blocks with a coarse norm eps: its latents' norms keep
+    # DeepSeek's 1e-6, which a shared eps would make differ visibly.
+    "glm4_moe_lite_coarse_block_eps": (
+        "glm4-moe-lite-defaults.json",
+        {"rms_norm_eps": 0.1},
     ),
     # GPT-NeoX rotating whole heads, Llama 3's RoPE scaling from its own base.
     "gpt_neox_whole_heads_llama3": (
@@ -1768,6 +1775,24 @@ def test_answers_for_deepseek_v3_as_released(tmp_path):
     assert {k: exported[k] for k in released} == released
 
 
+def test_answers_for_glm4_moe_lite(tmp_path):
+    path = CONFIGS / "glm4-moe-lite-defaults.json"
+    answers = answers_from_hf_config(path)
+    # DeepSeek-V3's latent attention, 20 heads of 192 + 64 query/key features and
+    # 256 value ones, its blocks' norms at 1e-5 and the latents' at DeepSeek's 1e-6.
+    assert (answers["attention"], answers["head_dim"]) == ("mla", 192)
+    assert (answers["mla_q_lora_rank"], answers["mla_kv_lora_rank"]) == (768, 512)
+    assert (answers["mla_rope_head_dim"], answers["mla_v_head_dim"]) == (64, 256)
+    assert answers["norm_eps"] == 1e-5 and "mla_norm_eps" not in answers
+    # One dense block (mlp_layer_types' default), then 4 of 64 experts, routed as
+    # GLM-4.5 and DeepSeek-V3 do, scaled by 1.8.
+    assert (answers["moe_dense_layers"], answers["moe_experts"]) == (1, 64)
+    assert (answers["moe_top_k"], answers["moe_route_scale"]) == (4, 1.8)
+    assert answers["flavor_name"] == "30B"
+    # DeepSeek-V3's architecture and weight names: it exports as DeepSeek-V3.
+    _assert_renders_with_counterpart(tmp_path, path.name, "DeepseekV3ForCausalLM")
+
+
 def test_answers_for_dense_deepseek_v3(tmp_path):
     base, changes = CHANGED_CONFIGS["deepseek_v3_dense_full_rank_tied_llama3"]
     path = tmp_path / "config.json"
@@ -2402,6 +2427,12 @@ def test_answers_for_llama_rope_scaling():
             "deepseek-v3-defaults.json",
             {"rope_scaling": {**LLAMA3_ROPE, "mscale_all_dim": 0.707}},
             ["rope mscale_all_dim='0.707 (llama3)'"],
+        ),
+        (
+            # A dense block after MoE ones.
+            "glm4-moe-lite-defaults.json",
+            {"mlp_layer_types": ["dense"] + ["sparse"] * 45 + ["dense"]},
+            ["mlp_layer_types='dense blocks after MoE ones'"],
         ),
         (
             # OLMo 1.7's q, k and v clamped to a range; biases on the attention's
