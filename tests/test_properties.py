@@ -67,6 +67,7 @@ def valid_answers(draw):
         answers["mla_kv_lora_rank"] = draw(st.sampled_from([32, 512]))
         answers["mla_rope_head_dim"] = draw(st.sampled_from([16, 64]))
         answers["mla_v_head_dim"] = draw(st.sampled_from([32, 128]))
+        answers["mla_norm_eps"] = draw(st.sampled_from([1e-6, 1e-5, 0.1]))
         if answers["positional"] == "rope_yarn":
             # DeepSeek's mscales (0 is the paper's YaRN), any positive mscale.
             mscale_all_dim = draw(st.sampled_from([0.0, 0.707, 1.0]))
