@@ -1158,7 +1158,8 @@ def _leading_dense_blocks(config: dict[str, Any], model_type: str) -> int | None
 
 
 def _all_dense(config: dict[str, Any], model_type: str) -> bool:
-    """DeepSeek-V3 with first_k_dense_replace covering every block has no MoE."""
+    """A latent-attention model whose leading dense blocks are all of them has
+    no MoE."""
     dense = _leading_dense_blocks(config, model_type) or 0
     return model_type in _MLA_TYPES and dense >= config.get("num_hidden_layers", 1)
 
