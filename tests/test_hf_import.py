@@ -1916,6 +1916,16 @@ def _assert_renders_with_counterpart(tmp_path, config, counterpart):
     assert f"transformers: {counterpart} (mytitan hf-config" in result.output
 
 
+def _render_warnings(tmp_path: Path, config: dict) -> tuple[Path, list[str]]:
+    """`mytitan new --from-hf` of `config` (written to tmp_path): the config's
+    path and the warning lines it printed."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    result = mytitan("new", "x", "--defaults", "--from-hf", str(path), cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    return path, [line for line in result.output.splitlines() if "warning" in line]
+
+
 @pytest.mark.parametrize(
     ("base", "changes", "named"),
     [
@@ -1935,11 +1945,7 @@ def _assert_renders_with_counterpart(tmp_path, config, counterpart):
 )
 def test_dropout_is_left_out_with_a_warning_line(tmp_path, base, changes, named):
     config = {**json.loads((CONFIGS / base).read_text()), **changes}
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config))
-    result = mytitan("new", "x", "--defaults", "--from-hf", str(path), cwd=tmp_path)
-    assert result.exit_code == 0, result.output
-    warning = [line for line in result.output.splitlines() if "warning" in line]
+    path, warning = _render_warnings(tmp_path, config)
     expected = (
         f"mytitan: warning: --from-hf {path}: {named} left out: the model trains "
         "without dropout, as torchtitan's models do (the logits, in evaluation, are "
@@ -1958,11 +1964,8 @@ def test_an_fp8_release_renders_with_a_warning_line(tmp_path):
         "quant_method": "fp8",
         "weight_block_size": [128, 128],
     }
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps({**config, "quantization_config": quantization}))
-    result = mytitan("new", "x", "--defaults", "--from-hf", str(path), cwd=tmp_path)
-    assert result.exit_code == 0, result.output
-    warning = [line for line in result.output.splitlines() if "warning" in line]
+    config = {**config, "quantization_config": quantization}
+    path, warning = _render_warnings(tmp_path, config)
     expected = (
         f"mytitan: warning: --from-hf {path}: its checkpoints are FP8 in 128x128 "
         "blocks; the model trains in full precision: start from them with "
