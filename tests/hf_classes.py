@@ -254,6 +254,12 @@ RECIPES = [
         "DeepseekV3ForCausalLM",
         {"attention": "mla_bottleneck", "moe": "sigmoid_bias_shared_groups"},
     ),
+    # DeepSeek-V2: the same blocks with softmax routing among the best groups of
+    # experts, each group scored by its best.
+    (
+        "DeepseekV2ForCausalLM",
+        {"attention": "mla", "moe": "softmax_groups_dense_first"},
+    ),
 ]
 FIRST = {name: values[0] for name, values in OPTIONS.items()}
 

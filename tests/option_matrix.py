@@ -79,12 +79,17 @@ OPTIONS = {
 
 MOE_RECIPES = {
     "softmax_aux_loss": {"moe_experts": 8, "moe_top_k": 2},
+    # DeepSeek-V2's: groups scored by their best expert, shared experts, the
+    # top-k scores scaled, not renormalized.
     "softmax_groups_dense_first": {
         "moe_experts": 4,
         "moe_top_k": 1,
         "moe_expert_groups": 2,
         "moe_limited_groups": 1,
+        "moe_group_score": "max",
         "moe_route_norm": False,
+        "moe_route_scale": 16.0,
+        "moe_shared_experts": 1,
         "moe_load_balancing": "none",
         "moe_dense_layers": 1,
         "moe_hidden_dim": 512,

@@ -329,7 +329,7 @@ CASES = {
     ),
     "moe_one_expert_per_group": (
         ["new", "x", "--moe", "--moe-expert-groups", "8"],
-        "leaves one expert per group, and a group is scored by its two best: use at most 4",
+        "leaves one expert per group, and groups need two or more: use at most 4 groups, or 1 for none",
     ),
     "moe_every_group_kept": (
         ["new", "x", "--moe", "--moe-expert-groups", "4", "--moe-limited-groups", "4"],
