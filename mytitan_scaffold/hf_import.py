@@ -71,6 +71,7 @@ SUPPORTED_MODEL_TYPES = (
     "nanochat",
     "deepseek_v3",
     "glm4_moe_lite",
+    "deepseek_v2",
 )
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
@@ -240,6 +241,7 @@ _MOE_KEYS = {
     "solar_open": ("n_routed_experts", "moe_intermediate_size"),
     "deepseek_v3": ("n_routed_experts", "moe_intermediate_size"),
     "glm4_moe_lite": ("n_routed_experts", "moe_intermediate_size"),
+    "deepseek_v2": ("n_routed_experts", "moe_intermediate_size"),
 }
 # Keys that a model type's config must give, beyond the sizes every one must:
 # Nemotron's config class leaves num_key_value_heads unset (None, not MHA), and
@@ -260,10 +262,18 @@ _SIGMOID_MOE_TYPES = (
     "deepseek_v3",
     "glm4_moe_lite",
 )
-# Multi-head latent attention (DeepSeek-V3, and GLM-4.7-Flash on its code): its
-# sizes have keys of their own, and its RoPE is unscaled, Llama 3's, YaRN
+# Multi-head latent attention (DeepSeek-V3, GLM-4.7-Flash on its code, DeepSeek-V2):
+# its sizes have keys of their own, and its RoPE is unscaled, Llama 3's, YaRN
 # (DeepSeek's, with mscales) or linear.
-_MLA_TYPES = ("deepseek_v3", "glm4_moe_lite")
+_MLA_TYPES = ("deepseek_v3", "glm4_moe_lite", "deepseek_v2")
+# DeepSeek-V2's router: transformers' class reads topk_method alone of its keys;
+# DeepSeek's own code also reads these, which released configs leave at the
+# values transformers computes.
+_DEEPSEEK_V2_ROUTING = {
+    "scoring_func": "softmax",
+    "norm_topk_prob": False,
+    "moe_layer_freq": 1,
+}
 _MLA_ROPE_TYPES = ("default", "llama3", "yarn", "linear")
 # transformers' global-layer period without layer_types (the config classes
 # derive them; OLMo 3's, Gemma 2's and VaultGemma's period is no field, Gemma
@@ -768,13 +778,39 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
             found["shared_expert_intermediate_size"] = shared
     if _leading_dense_blocks(config, model_type) is None:
         found["mlp_layer_types"] = "dense blocks after MoE ones"
-    # Dots1 and GLM-4.5 route as the sigmoid recipe does only with shared experts.
-    if model_type in _SIGMOID_MOE_TYPES and not config.get("n_shared_experts"):
+    # Dots1 and GLM-4.5 route as the sigmoid recipe does only with shared experts
+    # (as DeepSeek-V2 does softmax's).
+    shared_types = (*_SIGMOID_MOE_TYPES, "deepseek_v2")
+    if model_type in shared_types and not config.get("n_shared_experts"):
         found["n_shared_experts"] = config.get("n_shared_experts")
+    if model_type == "deepseek_v2" and not _all_dense(config, model_type):
+        found.update(_deepseek_v2_routing_unsupported(config))
     if model_type == "dots1" and "sliding_attention" in _layer_types(
         config, model_type
     ):
         found["layer_types"] = "sliding layers (no MoE window in the template)"
+    return found
+
+
+def _deepseek_v2_routing_unsupported(config: dict[str, Any]) -> dict[str, Any]:
+    """DeepSeek-V2's routing keys that transformers' class cannot run, or that it
+    passes over where DeepSeek's code would route otherwise."""
+    found = {}
+    method = config.get("topk_method") or "greedy"
+    if method not in ("greedy", "group_limited_greedy"):
+        found["topk_method"] = method  # transformers' class routes these two only
+    if not config.get("num_experts_per_tok"):
+        found["num_experts_per_tok"] = config.get("num_experts_per_tok")
+    if method == "group_limited_greedy" and not (
+        config.get("n_group") and config.get("topk_group")
+    ):
+        found["n_group, topk_group"] = (config.get("n_group"), config.get("topk_group"))
+    for key, value in _DEEPSEEK_V2_ROUTING.items():
+        if config.get(key, value) not in (value, None):
+            found[key] = (
+                f"{config[key]!r} (DeepSeek's code routes by it, transformers' "
+                f"DeepSeek-V2 as if {value!r})"
+            )
     return found
 
 
@@ -1116,6 +1152,8 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
         if kept < groups:  # keeping every group is routing over all experts
             answers |= {"moe_expert_groups": groups, "moe_limited_groups": kept}
         return answers
+    if model_type == "deepseek_v2":
+        return _deepseek_v2_moe_answers(config)
     aux_loss_coeff = config["router_aux_loss_coef"]
     answers = {
         "moe": True,
@@ -1141,6 +1179,35 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
         answers |= {"moe_shared_experts": shared, "moe_shared_expert_gate": True}
     if aux_loss_coeff:
         answers["moe_aux_loss_coeff"] = float(aux_loss_coeff)
+    return answers
+
+
+def _deepseek_v2_moe_answers(config: dict[str, Any]) -> dict[str, Any]:
+    """DeepSeek-V2's routing: softmax scores, never renormalized, times
+    routed_scaling_factor, shared experts beside; group_limited_greedy scores each
+    group by its best expert (greedy routes over all of them)."""
+    aux_loss_coeff = config.get("aux_loss_alpha")
+    answers = {
+        "moe": True,
+        "moe_experts": config["n_routed_experts"],
+        "moe_top_k": config["num_experts_per_tok"],
+        "moe_hidden_dim": config["moe_intermediate_size"],
+        "moe_shared_experts": config["n_shared_experts"],
+        "moe_score_func": "softmax",
+        "moe_route_norm": False,
+        "moe_route_scale": float(config["routed_scaling_factor"]),
+        "moe_load_balancing": "aux_loss" if aux_loss_coeff else "none",
+        "moe_dense_layers": _leading_dense_blocks(config, "deepseek_v2"),
+    }
+    if aux_loss_coeff:
+        answers["moe_aux_loss_coeff"] = float(aux_loss_coeff)
+    groups, kept = config.get("n_group") or 1, config.get("topk_group") or 1
+    if config.get("topk_method") == "group_limited_greedy" and kept < groups:
+        answers |= {
+            "moe_expert_groups": groups,
+            "moe_limited_groups": kept,
+            "moe_group_score": "max",
+        }
     return answers
 
 
@@ -1282,6 +1349,19 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
             f"--from-hf {path}: its checkpoints are FP8 in {block}x{block} blocks; "
             "the model trains in full precision: start from them with "
             "--checkpoint.initial_load_in_hf_quantized, which dequantizes as it reads",
+            HfImportWarning,
+            stacklevel=2,
+        )
+    sequence_aux = config.get("seq_aux") and config.get("aux_loss_alpha")
+    if (
+        model_type == "deepseek_v2"
+        and sequence_aux
+        and not _all_dense(config, model_type)
+    ):
+        warnings.warn(
+            f"--from-hf {path}: seq_aux read as the model's auxiliary loss, which "
+            "balances the experts over each micro-batch, not within each sequence "
+            "as DeepSeek-V2 trained (the logits are the same)",
             HfImportWarning,
             stacklevel=2,
         )

@@ -154,7 +154,7 @@ def _tiny(config: dict) -> dict:
         tiny["ffn_hidden_size"] = 160
     if "moe_intermediate_size" in config:
         tiny["moe_intermediate_size"] = 48
-    if config["model_type"] in ("deepseek_v3", "glm4_moe_lite"):
+    if config["model_type"] in ("deepseek_v3", "glm4_moe_lite", "deepseek_v2"):
         # Latent attention at toy sizes: value heads narrower than query/key ones
         # (16 + 8), a query bottleneck only where the model has one; DeepSeek's
         # head_dim is no size of its own (transformers sets it to the RoPE part).
@@ -382,6 +382,18 @@ CHANGED_CONFIGS = {
                 "mscale": 1.0,
                 "mscale_all_dim": 0.707,
             },
+        },
+    ),
+    # DeepSeek-V2's routing as its 236B model has it (DeepSeek-V2-Lite's routes
+    # over all experts): within the best of two groups of experts, each group
+    # scored by its best expert, the scores scaled by 16; queries through a
+    # bottleneck.
+    "deepseek_v2_group_limited_bottleneck": (
+        "deepseek-v2-lite.json",
+        {
+            "topk_method": "group_limited_greedy",
+            "routed_scaling_factor": 16.0,
+            "q_lora_rank": 24,
         },
     ),
     # GLM-4.7-Flash's blocks with a coarse norm eps: its latents' norms keep
@@ -1141,9 +1153,10 @@ OPTIONAL_KEYS = {
         for key in OPTIONAL_KEYS
         if key in json.loads((CONFIGS / name).read_text())
         # Nemotron's has no default (it is refused by name: see the refusals);
-        # DeepSeek-V3's latent attention has no key/value heads to answer.
+        # DeepSeek's latent attention has no key/value heads to answer.
         and (name, key) != ("nemotron-4-4b.json", "num_key_value_heads")
         and (name, key) != ("deepseek-v3.json", "num_key_value_heads")
+        and (name, key) != ("deepseek-v2-lite.json", "num_key_value_heads")
     ],
 )
 def test_a_key_left_out_reads_as_transformers_default(tmp_path, config_name, key):
@@ -1793,6 +1806,56 @@ def test_answers_for_glm4_moe_lite(tmp_path):
     _assert_renders_with_counterpart(tmp_path, path.name, "DeepseekV3ForCausalLM")
 
 
+def test_answers_for_deepseek_v2_lite(tmp_path):
+    path = CONFIGS / "deepseek-v2-lite.json"
+    with pytest.warns(HfImportWarning, match="seq_aux read as the model's auxiliary"):
+        answers = answers_from_hf_config(path)
+    # Latent attention with queries at full rank, 16 heads of 128 + 64 query/key
+    # features and 128 value ones, a 512-wide latent; DeepSeek's YaRN with equal
+    # mscales (0.707): the scores rescaled, the rotations' magnitude kept.
+    assert (answers["attention"], answers["mla_q_lora_rank"]) == ("mla", 0)
+    assert (answers["mla_kv_lora_rank"], answers["mla_rope_head_dim"]) == (512, 64)
+    assert answers["positional"] == "rope_yarn"
+    assert (answers["rope_yarn_mscale"], answers["rope_yarn_mscale_all_dim"]) == (
+        0.707,
+        0.707,
+    )
+    # One dense block, then 6 of 64 softmax-routed experts over all of them
+    # (greedy), not renormalized, two shared experts, the aux loss it trained with.
+    assert (answers["moe_dense_layers"], answers["moe_experts"]) == (1, 64)
+    assert (answers["moe_top_k"], answers["moe_shared_experts"]) == (6, 2)
+    assert (answers["moe_score_func"], answers["moe_route_norm"]) == ("softmax", False)
+    assert "moe_expert_groups" not in answers
+    assert (answers["moe_load_balancing"], answers["moe_aux_loss_coeff"]) == (
+        "aux_loss",
+        0.001,
+    )
+    assert answers["flavor_name"] == "16B"
+    _assert_renders_with_counterpart(tmp_path, path.name, "DeepseekV2ForCausalLM")
+
+
+def test_deepseek_v2_group_limited_routing_exports_as_released(tmp_path):
+    base, changes = CHANGED_CONFIGS["deepseek_v2_group_limited_bottleneck"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**json.loads((CONFIGS / base).read_text()), **changes}))
+    answers = answers_from_hf_config(path)
+    # The best 1 of 1 group routes over all experts: transformers' n_group 1.
+    assert "moe_expert_groups" not in answers
+    grouped = {**json.loads(path.read_text()), "n_group": 8, "topk_group": 3}
+    path.write_text(json.dumps(grouped))
+    answers = answers_from_hf_config(path)
+    assert answers["moe_group_score"] == "max"
+    assert (answers["moe_expert_groups"], answers["moe_limited_groups"]) == (8, 3)
+    assert answers["moe_route_scale"] == 16.0
+    # Exported back, transformers reads the same routing keys.
+    spec, rendered = _render(tmp_path, path, "grouped")
+    adapter = sys.modules[spec.state_dict_adapter.__module__]
+    config = adapter.hf_config(spec.model_args[rendered["flavor_name"]])
+    keys = ("topk_method", "n_group", "topk_group", "routed_scaling_factor")
+    assert {key: config[key] for key in keys} == {key: grouped[key] for key in keys}
+    assert config["architectures"] == ["DeepseekV2ForCausalLM"]
+
+
 def test_answers_for_dense_deepseek_v3(tmp_path):
     base, changes = CHANGED_CONFIGS["deepseek_v3_dense_full_rank_tied_llama3"]
     path = tmp_path / "config.json"
@@ -2430,6 +2493,36 @@ def test_answers_for_llama_rope_scaling():
             "deepseek-v3-defaults.json",
             {"rope_scaling": {**LLAMA3_ROPE, "mscale_all_dim": 0.707}},
             ["rope mscale_all_dim='0.707 (llama3)'"],
+        ),
+        (
+            # DeepSeek-V3's router, which transformers' DeepSeek-V2 cannot run; and
+            # keys by which DeepSeek's code would route otherwise than
+            # transformers' class, which passes over them.
+            "deepseek-v2-lite.json",
+            {
+                "topk_method": "noaux_tc",
+                "norm_topk_prob": True,
+                "moe_layer_freq": 2,
+                "scoring_func": "sigmoid",
+            },
+            [
+                "topk_method='noaux_tc'",
+                "norm_topk_prob=\"True (DeepSeek's code routes by it, transformers'",
+                "DeepSeek-V2 as if False)",
+                "moe_layer_freq=\"2 (DeepSeek's code",
+                "scoring_func=\"'sigmoid' (DeepSeek's code",
+            ],
+        ),
+        (
+            # Group-limited routing without its groups (transformers cannot run
+            # it), and no shared experts (the template's DeepSeek-V2 has some).
+            "deepseek-v2-lite.json",
+            {
+                "topk_method": "group_limited_greedy",
+                "n_group": None,
+                "n_shared_experts": 0,
+            },
+            ["n_group, topk_group=(None, 1)", "n_shared_experts=0"],
         ),
         (
             # A dense block after MoE ones.
