@@ -72,7 +72,12 @@ SUPPORTED_MODEL_TYPES = (
     "deepseek_v3",
     "glm4_moe_lite",
     "deepseek_v2",
+    "kimi_k2",
 )
+# Model types with no transformers class of their own whose releases are another
+# type's architecture under their own name: Moonshot's Kimi K2 (Instruct,
+# Thinking) is DeepSeek-V3's, and its card says to run it as that.
+_RENAMED_TYPES = {"kimi_k2": "deepseek_v3"}
 # Config classes that transformers runs on its Llama code (LlamaForCausalLM):
 # their models export as Llama.
 _LLAMA_ALIASES = ("internlm3", "iquestcoder")
@@ -1269,6 +1274,9 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
             f"--from-hf {path}: model_type {model_type!r} is not supported: "
             f"mytitan reads {', '.join(SUPPORTED_MODEL_TYPES)}"
         )
+    if model_type in _RENAMED_TYPES:
+        model_type = _RENAMED_TYPES[model_type]
+        config = {**config, "model_type": model_type}
     # Named as the file spells them (InternLM3's "bias" is mlp_bias).
     spelled = {
         field: alias for alias, field in _aliases(model_type).items() if alias in config

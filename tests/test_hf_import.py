@@ -1856,6 +1856,37 @@ def test_deepseek_v2_group_limited_routing_exports_as_released(tmp_path):
     assert config["architectures"] == ["DeepseekV2ForCausalLM"]
 
 
+def test_kimi_k2_reads_as_deepseek_v3(tmp_path):
+    # Kimi K2's configs name their own model_type, which transformers has no class
+    # for, on DeepSeek-V3's architecture (its card: run it as deepseek_v3); here
+    # with K2's routing over all of 384 experts, scaled by 2.827, and RoPE base.
+    k2_changes = {
+        "num_attention_heads": 64,
+        "num_key_value_heads": 64,
+        "n_routed_experts": 384,
+        "n_group": 1,
+        "topk_group": 1,
+        "routed_scaling_factor": 2.827,
+        "first_k_dense_replace": 1,
+        "rope_theta": 50000.0,
+    }
+    released = {**json.loads((CONFIGS / "deepseek-v3.json").read_text()), **k2_changes}
+    paths = {}
+    for model_type in ("kimi_k2", "deepseek_v3"):
+        paths[model_type] = tmp_path / model_type / "config.json"
+        paths[model_type].parent.mkdir()
+        paths[model_type].write_text(json.dumps({**released, "model_type": model_type}))
+    with pytest.warns(HfImportWarning, match="FP8 in 128x128 blocks"):
+        answers = answers_from_hf_config(paths["kimi_k2"])
+    with pytest.warns(HfImportWarning, match="FP8 in 128x128 blocks"):
+        assert answers == answers_from_hf_config(paths["deepseek_v3"])
+    assert (answers["moe_experts"], answers["moe_route_scale"]) == (384, 2.827)
+    assert "moe_expert_groups" not in answers
+    _assert_renders_with_counterpart(
+        tmp_path, paths["kimi_k2"], "DeepseekV3ForCausalLM"
+    )
+
+
 def test_answers_for_dense_deepseek_v3(tmp_path):
     base, changes = CHANGED_CONFIGS["deepseek_v3_dense_full_rank_tied_llama3"]
     path = tmp_path / "config.json"
@@ -2584,6 +2615,16 @@ def test_a_multimodal_config_names_its_language_model_and_the_way_to_read_it(
     result = mytitan("new", "x", "--defaults", "--from-hf", str(alone), cwd=tmp_path)
     assert result.exit_code == 0, result.output
     assert "transformers: Gemma3ForCausalLM (mytitan hf-config" in result.output
+
+
+def test_kimi_k25_names_its_kimi_k2_language_model(tmp_path):
+    text = {**json.loads((CONFIGS / "deepseek-v3.json").read_text())}
+    text["model_type"] = "kimi_k2"
+    wrapper = tmp_path / "config.json"
+    wrapper.write_text(json.dumps({"model_type": "kimi_k25", "text_config": text}))
+    result = mytitan("new", "x", "--defaults", "--from-hf", str(wrapper), cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "text_config, model_type 'kimi_k2'" in result.output
 
 
 def test_flags_override_the_hf_answers(tmp_path):
