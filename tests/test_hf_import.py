@@ -4,6 +4,7 @@ import copy
 import dataclasses
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import huggingface_hub
@@ -1852,8 +1853,19 @@ def test_deepseek_v2_group_limited_routing_exports_as_released(tmp_path):
     adapter = sys.modules[spec.state_dict_adapter.__module__]
     config = adapter.hf_config(spec.model_args[rendered["flavor_name"]])
     keys = ("topk_method", "n_group", "topk_group", "routed_scaling_factor")
+    keys += ("aux_loss_alpha",)
     assert {key: config[key] for key in keys} == {key: grouped[key] for key in keys}
     assert config["architectures"] == ["DeepseekV2ForCausalLM"]
+    # Its aux loss is over each batch, as DeepSeek's code reads seq_aux false: read
+    # back, the same routing and training, with no warning line.
+    assert config["seq_aux"] is False
+    path.write_text(json.dumps(config))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HfImportWarning)
+        back = answers_from_hf_config(path)
+    assert {k: v for k, v in back.items() if k.startswith("moe")} == {
+        k: v for k, v in answers.items() if k.startswith("moe")
+    }
 
 
 def test_kimi_k2_reads_as_deepseek_v3(tmp_path):
