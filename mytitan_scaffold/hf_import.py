@@ -271,9 +271,9 @@ _SIGMOID_MOE_TYPES = (
 # its sizes have keys of their own, and its RoPE is unscaled, Llama 3's, YaRN
 # (DeepSeek's, with mscales) or linear.
 _MLA_TYPES = ("deepseek_v3", "glm4_moe_lite", "deepseek_v2")
-# DeepSeek-V2's router: transformers' class reads topk_method alone of its keys;
-# DeepSeek's own code also reads these, which released configs leave at the
-# values transformers computes.
+# DeepSeek-V2's routing keys that transformers' class passes over and DeepSeek's
+# own code reads, at the values that route as transformers' class does (those of
+# every release).
 _DEEPSEEK_V2_ROUTING = {
     "scoring_func": "softmax",
     "norm_topk_prob": False,
@@ -1138,7 +1138,8 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
     """Mixtral, GraniteMoe, Qwen3-MoE, OLMoE, FlexOlmo and Qwen2-MoE route with a
     softmax over the experts and train with the Switch auxiliary loss (Qwen2-MoE
     adds a gated shared expert); Dots1 and GLM-4.5 route with sigmoid scores,
-    shared experts and routing biases (DeepSeek-V3's recipe)."""
+    shared experts and routing biases (DeepSeek-V3's recipe); DeepSeek-V2 as
+    `_deepseek_v2_moe_answers` says."""
     experts_key, hidden_key = _MOE_KEYS[model_type]
     if model_type in _SIGMOID_MOE_TYPES:
         answers = {
