@@ -1154,10 +1154,7 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
             "moe_load_balancing": "expert_bias",
             "moe_dense_layers": _leading_dense_blocks(config, model_type),
         }
-        groups, kept = config.get("n_group") or 1, config.get("topk_group") or 1
-        if kept < groups:  # keeping every group is routing over all experts
-            answers |= {"moe_expert_groups": groups, "moe_limited_groups": kept}
-        return answers
+        return answers | _limited_groups(config)
     if model_type == "deepseek_v2":
         return _deepseek_v2_moe_answers(config)
     aux_loss_coeff = config["router_aux_loss_coef"]
@@ -1207,14 +1204,19 @@ def _deepseek_v2_moe_answers(config: dict[str, Any]) -> dict[str, Any]:
     }
     if aux_loss_coeff:
         answers["moe_aux_loss_coeff"] = float(aux_loss_coeff)
-    groups, kept = config.get("n_group") or 1, config.get("topk_group") or 1
-    if config.get("topk_method") == "group_limited_greedy" and kept < groups:
-        answers |= {
-            "moe_expert_groups": groups,
-            "moe_limited_groups": kept,
-            "moe_group_score": "max",
-        }
+    limited = _limited_groups(config)
+    if config.get("topk_method") == "group_limited_greedy" and limited:
+        answers |= limited | {"moe_group_score": "max"}
     return answers
+
+
+def _limited_groups(config: dict[str, Any]) -> dict[str, Any]:
+    """Node-limited routing's answers from n_group and topk_group; none when every
+    group is kept, which is routing over all experts."""
+    groups, kept = config.get("n_group") or 1, config.get("topk_group") or 1
+    if kept < groups:
+        return {"moe_expert_groups": groups, "moe_limited_groups": kept}
+    return {}
 
 
 def _leading_dense_blocks(config: dict[str, Any], model_type: str) -> int | None:
