@@ -210,7 +210,7 @@ routings = st.fixed_dictionaries(
         "moe_top_k": st.integers(0, 8),
         "moe_expert_groups": st.integers(0, 8),
         "moe_limited_groups": st.integers(0, 8),
-        # Either way of scoring a group takes the same groups.
+        # Both ways of scoring a group follow the same validity rules.
         "moe_group_score": st.sampled_from(["top2_sum", "max"]),
         "expert_parallel_degree": st.just(1),
         "extra_flavors": st.just({}),
