@@ -3,7 +3,7 @@ models one option away from them, and a few more models per class that, with tho
 neighbours, hold every pair of option values some model of the class holds.
 
 Finding those few means finding every valid combination that names a class: a
-search, class by class, over the options each of its needs reads (about three
+search, class by class, over the options each of its needs reads (tens of
 minutes on one core; enumerating the valid combinations, hundreds of millions,
 takes hours on 2 cores). The choice is committed in tests/data/class_cover.json
 with a fingerprint of what it was computed from (copier.yml's class table and
@@ -259,6 +259,11 @@ RECIPES = [
     (
         "DeepseekV2ForCausalLM",
         {"attention": "mla", "moe": "softmax_groups_dense_first"},
+    ),
+    # ERNIE 4.5 MoE: ERNIE 4.5's blocks, softmax routing picked with routing biases.
+    (
+        "Ernie4_5_MoeForCausalLM",
+        {"hf_layout": "cohere", "moe": "softmax_bias_shared_dense"},
     ),
 ]
 FIRST = {name: values[0] for name, values in OPTIONS.items()}

@@ -62,9 +62,10 @@ OPTIONS = {
     "local_rope_base": ["shared", "own"],
     # Every second layer without RoPE (nope_every 2): needs RoPE in the others.
     "nope_layers": ["none", "every_2nd"],
-    # How HF checkpoints hold the weights (hf_layout; dense models only): Phi-3
-    # stacks q/k/v and gate/up, GLM gate/up and keeps RoPE rows in pairs, Cohere
-    # keeps RoPE rows in pairs, Granite 4 stacks gate/up under its own names.
+    # How HF checkpoints hold the weights (hf_layout; MoE models take Llama's or
+    # Cohere's): Phi-3 stacks q/k/v and gate/up, GLM gate/up and keeps RoPE rows in
+    # pairs, Cohere keeps RoPE rows in pairs, Granite 4 stacks gate/up under its
+    # own names.
     "hf_layout": ["llama", "phi3", "glm", "cohere", "granite4"],
     # Whole MoE recipes: together they take every MoE branch of the template.
     "moe": [
@@ -74,6 +75,7 @@ OPTIONS = {
         "sigmoid_bias_shared_groups",
         "sigmoid_aux_loss_shared_dense",
         "softmax_gated_shared",
+        "softmax_bias_shared_dense",
     ],
 }
 
@@ -123,8 +125,20 @@ MOE_RECIPES = {
         "moe_shared_expert_gate": True,
         "moe_hidden_dim": 256,
     },
+    # ERNIE 4.5 MoE's: softmax scores picked with routing biases, renormalized,
+    # shared experts, a dense first block.
+    "softmax_bias_shared_dense": {
+        "moe_experts": 8,
+        "moe_top_k": 2,
+        "moe_load_balancing": "expert_bias",
+        "moe_shared_experts": 2,
+        "moe_dense_layers": 1,
+        "moe_hidden_dim": 128,
+    },
 }
 
+# The checkpoint layouts of MoE models: Llama's, and Cohere's (ERNIE 4.5 MoE).
+MOE_LAYOUTS = ("llama", "cohere")
 
 # What latent attention takes of the options it shares with the others: its own
 # query/key norms and biases (none), RoPE on its own share of every head in every
@@ -148,7 +162,7 @@ def _latent(combination: dict) -> bool:
 
 def valid(combination: dict) -> bool:
     """torchtitan's experts are SwiGLU, so MoE recipes need the SwiGLU feed-forward,
-    and their checkpoints use Llama's layout; a rotated share, NoPE layers among
+    and their checkpoints use Llama's layout or Cohere's; a rotated share, NoPE layers among
     RoPE ones, and a qk-norm after RoPE need RoPE; scaling the global layers only needs scaled RoPE
     and global layers; a local RoPE base needs RoPE and global layers; embeddings
     take one scale, sqrt(dim) or a multiplier; the experts have no biases; latent
@@ -163,7 +177,7 @@ def valid(combination: dict) -> bool:
         and (
             combination["embeddings"] == "plain" or combination["multipliers"] == "none"
         )
-        and (combination["moe"] == "off" or combination["hf_layout"] == "llama")
+        and (combination["moe"] == "off" or combination["hf_layout"] in MOE_LAYOUTS)
         and (
             combination["rope_share"] == "whole" or combination["positional"] != "none"
         )
@@ -222,7 +236,7 @@ def _make_valid(combination: dict, keep: set) -> None:
             combination["bias"] = "qkv"
         else:
             combination["moe"] = "off"
-    if combination["moe"] != "off" and combination["hf_layout"] != "llama":
+    if combination["moe"] != "off" and combination["hf_layout"] not in MOE_LAYOUTS:
         if "moe" in keep:
             combination["hf_layout"] = "llama"
         else:

@@ -156,7 +156,7 @@ CASES = {
     ),
     "fused_projections_with_moe": (
         ["new", "x", "--moe", "--moe-experts", "4", "--hf-layout", "phi3"],
-        "hf_layout phi3 is for dense models; MoE checkpoints use Llama's layout",
+        "hf_layout phi3 is for dense models; MoE checkpoints use Llama's or Cohere's layout",
     ),
     # Latent attention has no key/value heads, qk-norm or window of its own, and
     # rotates pairs of its own share of each head.
