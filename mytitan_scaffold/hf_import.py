@@ -73,6 +73,7 @@ SUPPORTED_MODEL_TYPES = (
     "glm4_moe_lite",
     "deepseek_v2",
     "kimi_k2",
+    "ernie4_5_moe",
 )
 # Model types with no transformers class of their own whose releases are another
 # type's architecture under their own name: Moonshot's Kimi K2 (Instruct,
@@ -179,6 +180,7 @@ _HF_LAYOUTS = {
     "cohere2": "cohere",
     # Llama's blocks whose checkpoints keep RoPE rows in pairs, as Cohere's do.
     "ernie4_5": "cohere",
+    "ernie4_5_moe": "cohere",
     "helium": "cohere",
     "granitemoehybrid": "granite4",  # gate and up stacked in shared_mlp.input_linear
 }
@@ -247,6 +249,7 @@ _MOE_KEYS = {
     "deepseek_v3": ("n_routed_experts", "moe_intermediate_size"),
     "glm4_moe_lite": ("n_routed_experts", "moe_intermediate_size"),
     "deepseek_v2": ("n_routed_experts", "moe_intermediate_size"),
+    "ernie4_5_moe": ("moe_num_experts", "moe_intermediate_size"),
 }
 # Keys that a model type's config must give, beyond the sizes every one must:
 # Nemotron's config class leaves num_key_value_heads unset (None, not MHA), and
@@ -781,7 +784,9 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         shared = config["shared_expert_intermediate_size"]
         if not (isinstance(shared, int) and shared > 0 and shared % expert == 0):
             found["shared_expert_intermediate_size"] = shared
-    if _leading_dense_blocks(config, model_type) is None:
+    if model_type == "ernie4_5_moe":
+        found.update(_ernie_moe_unsupported(config))
+    elif _leading_dense_blocks(config, model_type) is None:
         found["mlp_layer_types"] = "dense blocks after MoE ones"
     # Dots1 and GLM-4.5 route as the sigmoid recipe does only with shared experts
     # (as DeepSeek-V2 does softmax's).
@@ -794,6 +799,28 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         config, model_type
     ):
         found["layer_types"] = "sliding layers (no MoE window in the template)"
+    return found
+
+
+def _ernie_moe_unsupported(config: dict[str, Any]) -> dict[str, Any]:
+    """ERNIE 4.5 MoE's fields the template cannot express: biases (torchtitan's
+    experts have none), MoE blocks other than every one after the first few, and a
+    floor on the top-k scores' sum that could bind (it never does below
+    moe_k / moe_num_experts, the least that sum can be)."""
+    found = {}
+    if config.get("use_bias"):
+        found["use_bias"] = config["use_bias"]
+    layers = config["num_hidden_layers"]
+    if config.get("moe_layer_interval", 1) != 1:
+        found["moe_layer_interval"] = config["moe_layer_interval"]
+    if config.get("moe_layer_end_index", -1) not in (-1, layers - 1):
+        found["moe_layer_end_index"] = config["moe_layer_end_index"]
+    start = config.get("moe_layer_start_index", 0)
+    if not 0 <= start < layers:
+        found["moe_layer_start_index"] = f"{start} (no MoE block)"
+    floor = config.get("moe_norm_min") or 0
+    if floor > config["moe_k"] / config["moe_num_experts"]:
+        found["moe_norm_min"] = floor
     return found
 
 
@@ -1138,8 +1165,8 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
     """Mixtral, GraniteMoe, Qwen3-MoE, OLMoE, FlexOlmo and Qwen2-MoE route with a
     softmax over the experts and train with the Switch auxiliary loss (Qwen2-MoE
     adds a gated shared expert); Dots1 and GLM-4.5 route with sigmoid scores,
-    shared experts and routing biases (DeepSeek-V3's recipe); DeepSeek-V2 as
-    `_deepseek_v2_moe_answers` says."""
+    shared experts and routing biases (DeepSeek-V3's recipe); DeepSeek-V2 and
+    ERNIE 4.5 MoE as `_deepseek_v2_moe_answers` and `_ernie_moe_answers` say."""
     experts_key, hidden_key = _MOE_KEYS[model_type]
     if model_type in _SIGMOID_MOE_TYPES:
         answers = {
@@ -1157,6 +1184,8 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
         return answers | _limited_groups(config)
     if model_type == "deepseek_v2":
         return _deepseek_v2_moe_answers(config)
+    if model_type == "ernie4_5_moe":
+        return _ernie_moe_answers(config)
     aux_loss_coeff = config["router_aux_loss_coef"]
     answers = {
         "moe": True,
@@ -1208,6 +1237,24 @@ def _deepseek_v2_moe_answers(config: dict[str, Any]) -> dict[str, Any]:
     if config.get("topk_method") == "group_limited_greedy" and limited:
         answers |= limited | {"moe_group_score": "max"}
     return answers
+
+
+def _ernie_moe_answers(config: dict[str, Any]) -> dict[str, Any]:
+    """ERNIE 4.5 MoE's routing: softmax scores, the top-k picked with the routing
+    biases its class always adds (moe_statics), renormalized; shared experts
+    beside; MoE from block moe_layer_start_index on."""
+    return {
+        "moe": True,
+        "moe_experts": config["moe_num_experts"],
+        "moe_top_k": config["moe_k"],
+        "moe_hidden_dim": config["moe_intermediate_size"],
+        "moe_shared_experts": config["moe_num_shared_experts"] or 0,
+        "moe_score_func": "softmax",
+        "moe_route_norm": True,
+        "moe_route_scale": 1.0,
+        "moe_load_balancing": "expert_bias",
+        "moe_dense_layers": config.get("moe_layer_start_index", 0),
+    }
 
 
 def _limited_groups(config: dict[str, Any]) -> dict[str, Any]:

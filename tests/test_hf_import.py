@@ -67,9 +67,16 @@ def test_main_flavor_has_the_hf_models_parameters(tmp_path, config_name):
     with torch.device("meta"):
         model = spec.model_cls(args)
     ours = sum(p.numel() for p in model.parameters())
-    theirs = sum(p.numel() for p in _hf_model(config, "meta").parameters())
+    theirs = _hf_nparams(config)
     assert ours == theirs
     assert args.get_nparams_and_flops(model, 2048)[0] == theirs
+
+
+def _hf_nparams(config: dict) -> int:
+    """The trained parameters of transformers' model of `config`: ERNIE 4.5 MoE
+    keeps its routing biases (buffers here) as parameters without gradients."""
+    parameters = _hf_model(config, "meta").parameters()
+    return sum(p.numel() for p in parameters if p.requires_grad)
 
 
 def _tiny(config: dict) -> dict:
@@ -155,6 +162,8 @@ def _tiny(config: dict) -> dict:
         tiny["ffn_hidden_size"] = 160
     if "moe_intermediate_size" in config:
         tiny["moe_intermediate_size"] = 48
+    if config["model_type"] == "ernie4_5_moe":
+        tiny |= {"moe_num_experts": 4, "moe_k": 2}  # of 64 and 6 by default
     if config["model_type"] in ("deepseek_v3", "glm4_moe_lite", "deepseek_v2"):
         # Latent attention at toy sizes: value heads narrower than query/key ones
         # (16 + 8), a query bottleneck only where the model has one; DeepSeek's
@@ -396,6 +405,11 @@ CHANGED_CONFIGS = {
             "routed_scaling_factor": 16.0,
             "q_lora_rank": 24,
         },
+    ),
+    # ERNIE 4.5 MoE with MoE in every block and no shared experts.
+    "ernie4_5_moe_every_block_unshared": (
+        "ernie4_5_moe-defaults.json",
+        {"moe_layer_start_index": 0, "moe_num_shared_experts": 0},
     ),
     # GLM-4.7-Flash's blocks with a coarse norm eps: its latents' norms keep
     # DeepSeek's 1e-6, which a shared eps would make differ visibly.
@@ -1274,7 +1288,7 @@ def test_a_bias_on_every_projection_reads_as_linear_bias(tmp_path, config_name, 
     args = spec.model_args[rendered["flavor_name"]]
     with torch.device("meta"):
         ours = sum(p.numel() for p in spec.model_cls(args).parameters())
-    theirs = sum(p.numel() for p in _hf_model(config, "meta").parameters())
+    theirs = _hf_nparams(config)
     assert ours == theirs
 
 
@@ -1572,7 +1586,7 @@ def test_qk_norms_with_a_weight_per_head(tmp_path, base, changes):
     args = spec.model_args[answers["flavor_name"]]
     with torch.device("meta"):
         model = spec.model_cls(args)
-    theirs = sum(p.numel() for p in _hf_model(config, "meta").parameters())
+    theirs = _hf_nparams(config)
     assert sum(p.numel() for p in model.parameters()) == theirs
     assert args.get_nparams_and_flops(model, 2048)[0] == theirs
     assert answers["flavor_name"] == _flavor_name(theirs)
@@ -1755,7 +1769,7 @@ def test_answers_for_deepseek_v3(tmp_path):
         model = spec.model_cls(args)
     ours = sum(p.numel() for p in model.parameters())
     config = json.loads(path.read_text())
-    theirs = sum(p.numel() for p in _hf_model(config, "meta").parameters())
+    theirs = _hf_nparams(config)
     assert ours == theirs == args.get_nparams_and_flops(model, 4096)[0]
 
 
@@ -1833,6 +1847,42 @@ def test_answers_for_deepseek_v2_lite(tmp_path):
     )
     assert answers["flavor_name"] == "16B"
     _assert_renders_with_counterpart(tmp_path, path.name, "DeepseekV2ForCausalLM")
+
+
+def test_answers_for_ernie_4_5_moe(tmp_path):
+    path = CONFIGS / "ernie4_5_moe-defaults.json"
+    answers = answers_from_hf_config(path)
+    # ERNIE 4.5's blocks, RoPE rows in pairs in the checkpoints; one dense block
+    # 12288 wide, then 6 of 64 softmax-routed experts, picked with the routing
+    # biases its class always reads and renormalized, and two shared experts.
+    assert (answers["hf_layout"], answers["norm_placement"]) == ("cohere", "pre")
+    assert (answers["moe_dense_layers"], answers["ffn_hidden_dim"]) == (1, 12288)
+    assert (answers["moe_experts"], answers["moe_top_k"]) == (64, 6)
+    assert (answers["moe_hidden_dim"], answers["moe_shared_experts"]) == (1536, 2)
+    assert (answers["moe_score_func"], answers["moe_route_norm"]) == ("softmax", True)
+    assert answers["moe_load_balancing"] == "expert_bias"
+    assert (answers["n_kv_heads"], answers["weight_tying"]) == (4, True)
+    assert answers["flavor_name"] == "22B"
+    _assert_renders_with_counterpart(tmp_path, path.name, "Ernie4_5_MoeForCausalLM")
+
+
+def test_ernie_4_5_moe_exports_its_layers_and_routing_biases_as_released(tmp_path):
+    spec, rendered = _render(tmp_path, CONFIGS / "ernie4_5_moe-defaults.json", "e")
+    adapter = sys.modules[spec.state_dict_adapter.__module__]
+    args = spec.model_args[rendered["flavor_name"]]
+    config = adapter.hf_config(args)
+    # MoE from the second block to the last, as transformers' class reads them.
+    hf_config = transformers.AutoConfig.for_model(**config)
+    assert hf_config.moe_layer_start_index == 1 and hf_config.moe_layer_interval == 1
+    assert hf_config.moe_layer_end_index == 27
+    # Its routing biases are one row per block, the shape its checkpoints hold.
+    bias = torch.arange(64.0)
+    hf = spec.state_dict_adapter(args, None).to_hf({"layers.1.moe.expert_bias": bias})
+    assert list(hf) == ["model.layers.1.mlp.moe_statics.e_score_correction_bias"]
+    [row] = hf.values()
+    assert row.shape == (1, 64)
+    back = spec.state_dict_adapter(args, None).from_hf(hf)
+    assert torch.equal(back["layers.1.moe.expert_bias"], bias)
 
 
 def test_deepseek_v2_group_limited_routing_exports_as_released(tmp_path):
@@ -2566,6 +2616,30 @@ def test_answers_for_llama_rope_scaling():
                 "n_shared_experts": 0,
             },
             ["n_group, topk_group=(None, 1)", "n_shared_experts=0"],
+        ),
+        (
+            # ERNIE 4.5 MoE with biases (torchtitan's experts have none), MoE only
+            # in every second block and not in the last, a floor on the top-k
+            # scores' sum above the least it can be (6 / 64).
+            "ernie4_5_moe-defaults.json",
+            {
+                "use_bias": True,
+                "moe_layer_interval": 2,
+                "moe_layer_end_index": 26,
+                "moe_norm_min": 0.1,
+            },
+            [
+                "use_bias=True",
+                "moe_layer_interval=2",
+                "moe_layer_end_index=26",
+                "moe_norm_min=0.1",
+            ],
+        ),
+        (
+            # ERNIE 4.5 MoE whose first MoE block would be past the last block.
+            "ernie4_5_moe-defaults.json",
+            {"moe_layer_start_index": 28},
+            ["moe_layer_start_index='28 (no MoE block)'"],
         ),
         (
             # A dense block after MoE ones.
