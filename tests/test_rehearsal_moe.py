@@ -66,6 +66,18 @@ MODELS = {
         "residual_multiplier": 0.22,
         "logit_multiplier": 0.125,
     },
+    # ERNIE 4.5 MoE's: softmax scores picked with routing biases, a shared expert,
+    # a dense first block; its checkpoints keep RoPE rows in pairs and each
+    # block's routing biases as one (1, num_experts) row.
+    "ernie_moe_biases": {
+        "moe": True,
+        "positional": "rope",
+        "hf_layout": "cohere",
+        "moe_experts": 4,
+        "moe_load_balancing": "expert_bias",
+        "moe_shared_experts": 1,
+        "moe_dense_layers": 1,
+    },
 }
 LAYOUTS = {
     "FSDP2": Layout(nproc=2, fsdp=2),
@@ -145,11 +157,21 @@ def _assert_same_weights(expected, actual, key_to_hold):
         torch.testing.assert_close(actual[key], value, atol=1e-5, rtol=0, msg=key)
 
 
-def test_hf_checkpoints_under_expert_parallelism(projects, tmp_path_factory, tmp_path):
+@pytest.mark.parametrize(
+    ("model", "held_key"),
+    [
+        ("mixtral_aux_loss", "model.layers.0.block_sparse_moe.experts.3.w2.weight"),
+        # Routing biases, moved by training, in ERNIE 4.5's moe_statics rows.
+        ("ernie_moe_biases", "model.layers.1.mlp.moe_statics.e_score_correction_bias"),
+    ],
+)
+def test_hf_checkpoints_under_expert_parallelism(
+    projects, tmp_path_factory, tmp_path, model, held_key
+):
     """Each EP rank writes and reads only its own experts (torchtitan's
     MoEStateDictAdapter bookkeeping): training from an HF seed under EP repeats
     the baseline, and its HF export equals one process's, expert by expert."""
-    project = _project(projects, tmp_path_factory, "mixtral_aux_loss")
+    project = _project(projects, tmp_path_factory, model)
     hf_seed = project.export_hf_seed(tmp_path / "seed")
 
     exports = {
@@ -167,11 +189,7 @@ def test_hf_checkpoints_under_expert_parallelism(projects, tmp_path_factory, tmp
         )
         for name, layout in (("1 process", Layout()), ("EP2", LAYOUTS["FSDP2+EP2"]))
     }
-    _assert_same_weights(
-        exports["1 process"],
-        exports["EP2"],
-        "model.layers.0.block_sparse_moe.experts.3.w2.weight",
-    )
+    _assert_same_weights(exports["1 process"], exports["EP2"], held_key)
 
     # transformers reads the EP export with the config mytitan writes.
     import transformers
