@@ -1876,12 +1876,12 @@ def test_ernie_4_5_moe_exports_its_layers_and_routing_biases_as_released(tmp_pat
     assert hf_config.moe_layer_start_index == 1 and hf_config.moe_layer_interval == 1
     assert hf_config.moe_layer_end_index == 27
     # Its routing biases are one row per block, the shape its checkpoints hold.
-    bias = torch.arange(64.0)
-    hf = spec.state_dict_adapter(args, None).to_hf({"layers.1.moe.expert_bias": bias})
+    bias, converter = torch.arange(64.0), spec.state_dict_adapter(args, None)
+    hf = converter.to_hf({"layers.1.moe.expert_bias": bias})
     assert list(hf) == ["model.layers.1.mlp.moe_statics.e_score_correction_bias"]
     [row] = hf.values()
     assert row.shape == (1, 64)
-    back = spec.state_dict_adapter(args, None).from_hf(hf)
+    back = converter.from_hf(hf)
     assert torch.equal(back["layers.1.moe.expert_bias"], bias)
 
 
