@@ -265,6 +265,11 @@ RECIPES = [
         "Ernie4_5_MoeForCausalLM",
         {"hf_layout": "cohere", "moe": "softmax_bias_shared_dense"},
     ),
+    # HunYuan MoE: HunYuan's attention, Mixtral's routing and one shared expert.
+    (
+        "HunYuanMoEV1ForCausalLM",
+        {"qk_norm": "head_after_rope", "moe": "softmax_one_shared"},
+    ),
 ]
 FIRST = {name: values[0] for name, values in OPTIONS.items()}
 

@@ -76,6 +76,7 @@ OPTIONS = {
         "sigmoid_aux_loss_shared_dense",
         "softmax_gated_shared",
         "softmax_bias_shared_dense",
+        "softmax_one_shared",
     ],
 }
 
@@ -134,6 +135,14 @@ MOE_RECIPES = {
         "moe_shared_experts": 2,
         "moe_dense_layers": 1,
         "moe_hidden_dim": 128,
+    },
+    # HunYuan MoE's: Mixtral's routing in every block, one shared expert beside,
+    # no load-balancing loss.
+    "softmax_one_shared": {
+        "moe_experts": 4,
+        "moe_top_k": 2,
+        "moe_shared_experts": 1,
+        "moe_load_balancing": "none",
     },
 }
 
