@@ -74,6 +74,7 @@ SUPPORTED_MODEL_TYPES = (
     "deepseek_v2",
     "kimi_k2",
     "ernie4_5_moe",
+    "hunyuan_v1_moe",
 )
 # Model types with no transformers class of their own whose releases are another
 # type's architecture under their own name: Moonshot's Kimi K2 (Instruct,
@@ -144,10 +145,14 @@ _QK_NORM_TYPES = (
     "gemma3_text",
     "exaone4",
     "hunyuan_v1_dense",
+    "hunyuan_v1_moe",
     "nanochat",
 )
+# HunYuan's blocks, dense or MoE: Llama's with qk-norm per head after RoPE, a
+# fixed NTK alpha on the RoPE base, and keys of Tencent's own code.
+_HUNYUAN_TYPES = ("hunyuan_v1_dense", "hunyuan_v1_moe")
 # qk-norm per head after RoPE rather than before (HunYuan, nanochat).
-_QK_NORM_AFTER_ROPE_TYPES = ("hunyuan_v1_dense", "nanochat")
+_QK_NORM_AFTER_ROPE_TYPES = (*_HUNYUAN_TYPES, "nanochat")
 # A norm on the token embeddings before the first block (nanochat).
 _EMBEDDING_NORM_TYPES = ("nanochat",)
 # Logits soft-capped by final_logit_softcapping, beside the Gemmas' own caps.
@@ -250,6 +255,7 @@ _MOE_KEYS = {
     "glm4_moe_lite": ("n_routed_experts", "moe_intermediate_size"),
     "deepseek_v2": ("n_routed_experts", "moe_intermediate_size"),
     "ernie4_5_moe": ("moe_num_experts", "moe_intermediate_size"),
+    "hunyuan_v1_moe": ("num_experts", "intermediate_size"),
 }
 # Keys that a model type's config must give, beyond the sizes every one must:
 # Nemotron's config class leaves num_key_value_heads unset (None, not MHA), and
@@ -515,7 +521,7 @@ def _rope(
         kind = "longrope"  # transformers' Phi-3 reads its old names as LongRoPE
     if model_type == "phi3" and kind not in ("default", "longrope"):
         unsupported["rope_type"] = kind  # transformers' Phi-3 refuses the others
-    elif kind == "dynamic" and model_type == "hunyuan_v1_dense" and params.get("alpha"):
+    elif kind == "dynamic" and model_type in _HUNYUAN_TYPES and params.get("alpha"):
         # HunYuan's fixed alpha stretches the base once, as transformers computes
         # it (its ntk_alpha): plain RoPE with that base at every length.
         head = _head_dim(config)
@@ -754,11 +760,13 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         if set(layer_types) != {"attention"}:
             found["layer_types"] = sorted(set(layer_types))
         expect("num_local_experts", (0,))
-    if model_type == "hunyuan_v1_dense":
+    if model_type in _HUNYUAN_TYPES:
         # Keys of Tencent's own code that transformers' class does not read: it
         # always normalizes q and k and never shares keys and values across layers.
         expect("use_qk_norm", (True, None))
         expect("use_cla", (False, None))
+    if model_type == "hunyuan_v1_moe":
+        found.update(_hunyuan_moe_unsupported(config))
     if model_type in ("olmoe", "olmo"):
         # q, k and v clamped to a range: not in the template.
         expect("clip_qkv", (None,))
@@ -822,6 +830,48 @@ def _ernie_moe_unsupported(config: dict[str, Any]) -> dict[str, Any]:
     if floor > config["moe_k"] / config["moe_num_experts"]:
         found["moe_norm_min"] = floor
     return found
+
+
+def _hunyuan_moe_unsupported(config: dict[str, Any]) -> dict[str, Any]:
+    """HunYuan MoE's fields that the template or transformers' class cannot follow:
+    Tencent's code may give a top-k, shared-expert count and expert width per
+    block, but the template routes every block alike, and transformers' class
+    builds one shared MLP as wide as the experts, which are intermediate_size
+    wide, in every block (num_shared_expert, use_mixed_mlp_moe and
+    moe_intermediate_size must say so)."""
+    found = {}
+    layers = config["num_hidden_layers"]
+    experts = config["num_experts"]
+    if isinstance(experts, list) or experts < 2:
+        found["num_experts"] = f"{_per_block(experts)} (one count, 2 or more)"
+    if _per_layer(config["moe_topk"], layers) is None:
+        found["moe_topk"] = _per_block(config["moe_topk"])
+    shared = config.get("num_shared_expert", 1)
+    if _per_layer(shared, layers) != 1:
+        found["num_shared_expert"] = f"{_per_block(shared)} (transformers' class: 1)"
+    if config.get("use_mixed_mlp_moe") is False:
+        found["use_mixed_mlp_moe"] = "False (transformers' class keeps a shared MLP)"
+    width = config.get("moe_intermediate_size", config["intermediate_size"])
+    if _per_layer(width, layers) != config["intermediate_size"]:
+        found["moe_intermediate_size"] = (
+            f"{_per_block(width)} (transformers' class: intermediate_size)"
+        )
+    return found
+
+
+def _per_layer(value: Any, layers: int) -> Any:
+    """The one value of a field that Tencent's code may give per block, as a list
+    of num_hidden_layers values; None when the blocks' values differ."""
+    if not isinstance(value, list):
+        return value
+    return value[0] if len(value) == layers and len(set(value)) == 1 else None
+
+
+def _per_block(value: Any) -> Any:
+    """A per-block list named by its distinct values, for a one-line error."""
+    if not isinstance(value, list):
+        return value
+    return f"{len(value)} values, {', '.join(map(str, sorted(set(value))))}"
 
 
 def _deepseek_v2_routing_unsupported(config: dict[str, Any]) -> dict[str, Any]:
@@ -1166,7 +1216,8 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
     softmax over the experts and train with the Switch auxiliary loss (Qwen2-MoE
     adds a gated shared expert); Dots1 and GLM-4.5 route with sigmoid scores,
     shared experts and routing biases (DeepSeek-V3's recipe); DeepSeek-V2 and
-    ERNIE 4.5 MoE as `_deepseek_v2_moe_answers` and `_ernie_moe_answers` say."""
+    ERNIE 4.5 MoE and HunYuan MoE as `_deepseek_v2_moe_answers`,
+    `_ernie_moe_answers` and `_hunyuan_moe_answers` say."""
     experts_key, hidden_key = _MOE_KEYS[model_type]
     if model_type in _SIGMOID_MOE_TYPES:
         answers = {
@@ -1186,6 +1237,8 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
         return _deepseek_v2_moe_answers(config)
     if model_type == "ernie4_5_moe":
         return _ernie_moe_answers(config)
+    if model_type == "hunyuan_v1_moe":
+        return _hunyuan_moe_answers(config)
     aux_loss_coeff = config["router_aux_loss_coef"]
     answers = {
         "moe": True,
@@ -1254,6 +1307,25 @@ def _ernie_moe_answers(config: dict[str, Any]) -> dict[str, Any]:
         "moe_route_scale": 1.0,
         "moe_load_balancing": "expert_bias",
         "moe_dense_layers": config.get("moe_layer_start_index", 0),
+    }
+
+
+def _hunyuan_moe_answers(config: dict[str, Any]) -> dict[str, Any]:
+    """HunYuan MoE's routing: Mixtral's (softmax, the top-k renormalized) in every
+    block, one shared expert beside, every expert as wide as intermediate_size.
+    Its config names no load-balancing loss, and transformers' class computes
+    none."""
+    return {
+        "moe": True,
+        "moe_experts": config["num_experts"],
+        "moe_top_k": _per_layer(config["moe_topk"], config["num_hidden_layers"]),
+        "moe_hidden_dim": 0,
+        "moe_shared_experts": 1,
+        "moe_score_func": "softmax",
+        "moe_route_norm": True,
+        "moe_route_scale": 1.0,
+        "moe_load_balancing": "none",
+        "moe_dense_layers": 0,
     }
 
 

@@ -164,6 +164,11 @@ def _tiny(config: dict) -> dict:
         tiny["moe_intermediate_size"] = 48
     if config["model_type"] == "ernie4_5_moe":
         tiny |= {"moe_num_experts": 4, "moe_k": 2}  # of 64 and 6 by default
+    if config["model_type"] == "hunyuan_v1_moe":
+        # Tencent's per-block lists at the toy's two blocks: 2 of the 4 experts,
+        # each as wide as intermediate_size, and one shared MLP.
+        tiny |= {"moe_topk": [2, 2], "num_shared_expert": [1, 1]}
+        tiny["moe_intermediate_size"] = [tiny["intermediate_size"]] * 2
     if config["model_type"] in ("deepseek_v3", "glm4_moe_lite", "deepseek_v2"):
         # Latent attention at toy sizes: value heads narrower than query/key ones
         # (16 + 8), a query bottleneck only where the model has one; DeepSeek's
@@ -410,6 +415,17 @@ CHANGED_CONFIGS = {
     "ernie4_5_moe_every_block_unshared": (
         "ernie4_5_moe-defaults.json",
         {"moe_layer_start_index": 0, "moe_num_shared_experts": 0},
+    ),
+    # HunYuan MoE untied, its top-k one number (as transformers' config writes it)
+    # and none of Tencent's per-block lists.
+    "hunyuan_v1_moe_untied_plain_keys": (
+        "hunyuan-a13b.json",
+        {
+            "tie_word_embeddings": False,
+            "moe_topk": 2,
+            "num_shared_expert": 1,
+            "moe_intermediate_size": 160,
+        },
     ),
     # GLM-4.7-Flash's blocks with a coarse norm eps: its latents' norms keep
     # DeepSeek's 1e-6, which a shared eps would make differ visibly.
@@ -1999,6 +2015,25 @@ def test_answers_for_hunyuan(tmp_path):
     )
 
 
+def test_answers_for_hunyuan_moe(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "hunyuan-a13b.json")
+    # HunYuan's attention: qk-norm per head after RoPE, its NTK alpha in the base.
+    assert (answers["qk_norm_scope"], answers["qk_norm_after_rope"]) == ("head", True)
+    assert answers["rope_theta"] == pytest.approx(10000 * 1000 ** (128 / 126))
+    # Mixtral's routing in every block, 8 of 64 experts as wide as
+    # intermediate_size (moe_hidden_dim 0), one shared expert beside them; no
+    # load-balancing loss, as the config names none.
+    assert (answers["moe_experts"], answers["moe_top_k"]) == (64, 8)
+    assert (answers["moe_hidden_dim"], answers["ffn_hidden_dim"]) == (0, 3072)
+    assert (answers["moe_shared_experts"], answers["moe_dense_layers"]) == (1, 0)
+    assert (answers["moe_score_func"], answers["moe_route_norm"]) == ("softmax", True)
+    assert answers["moe_load_balancing"] == "none"
+    assert (answers["weight_tying"], answers["flavor_name"]) == (True, "80B")
+    _assert_renders_with_counterpart(
+        tmp_path, "hunyuan-a13b.json", "HunYuanMoEV1ForCausalLM"
+    )
+
+
 def test_answers_for_seed_oss():
     with pytest.warns(HfImportWarning, match="attention_dropout=0.1, residual_dropout"):
         answers = answers_from_hf_config(CONFIGS / "seed-oss-36b.json")
@@ -2634,6 +2669,32 @@ def test_answers_for_llama_rope_scaling():
                 "moe_layer_end_index=26",
                 "moe_norm_min=0.1",
             ],
+        ),
+        (
+            # HunYuan MoE with a top-k, shared experts and expert widths that
+            # Tencent's code reads per block and transformers' class does not: a
+            # top-k that differs between blocks (the template routes all alike),
+            # two shared experts or none, experts narrower than intermediate_size.
+            "hunyuan-a13b.json",
+            {
+                "moe_topk": [8] * 16 + [4] * 16,
+                "num_shared_expert": 2,
+                "use_mixed_mlp_moe": False,
+                "moe_intermediate_size": [1536] * 32,
+            },
+            [
+                "moe_topk='32 values, 4, 8'",
+                'num_shared_expert="2 (transformers\' class: 1)"',
+                'use_mixed_mlp_moe="False (transformers\' class keeps a shared MLP)"',
+                'moe_intermediate_size="32 values, 1536',
+            ],
+        ),
+        (
+            # HunYuan MoE with an expert count per block (transformers' class
+            # cannot build its experts from a list).
+            "hunyuan-a13b.json",
+            {"num_experts": [64] * 32},
+            ["num_experts='32 values, 64 (one count, 2 or more)'"],
         ),
         (
             # ERNIE 4.5 MoE whose first MoE block would be past the last block.
