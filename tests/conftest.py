@@ -149,14 +149,17 @@ def debug_model(spec, seed: int = 0) -> torch.nn.Module:
 def randomize_norms_and_biases(model: torch.nn.Module, seed: int = 0) -> None:
     """Norm weights and every bias away from their init (ones, zeros), where a
     block's norms all look alike and zeros in any order are zeros: logit parity
-    then tells them apart (one mapped to another's name fails). Routing biases kept
-    as parameters (ERNIE 4.5 MoE's) too, so that they change which experts route."""
+    then tells them apart (one mapped to another's name fails). Routing biases too,
+    kept as parameters (ERNIE 4.5 MoE's) or buffers (DeepSeek-V3's, MiniMax-M2's),
+    so that they change which experts route."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, param in model.named_parameters():
-            routing_bias = name.endswith(".e_score_correction_bias")
-            if "norm" in name or name.endswith(".bias") or routing_bias:
+            if "norm" in name or name.endswith(".bias"):
                 param.add_(0.1 * torch.randn(param.shape, generator=generator))
+        for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+            if name.endswith(".e_score_correction_bias"):
+                tensor.add_(0.1 * torch.randn(tensor.shape, generator=generator))
 
 
 def fp8_release(
