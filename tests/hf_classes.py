@@ -270,6 +270,17 @@ RECIPES = [
         "HunYuanMoEV1ForCausalLM",
         {"qk_norm": "head_after_rope", "moe": "softmax_one_shared"},
     ),
+    # MiniMax-M2: qk-norm across heads, RoPE on part of each head, sigmoid routing
+    # picked with routing biases, without shared experts.
+    (
+        "MiniMaxM2ForCausalLM",
+        {
+            "qk_norm": "full",
+            "rope_share": "half",
+            "head_dim": "explicit",
+            "moe": "sigmoid_bias_unshared",
+        },
+    ),
 ]
 FIRST = {name: values[0] for name, values in OPTIONS.items()}
 

@@ -77,6 +77,7 @@ OPTIONS = {
         "softmax_gated_shared",
         "softmax_bias_shared_dense",
         "softmax_one_shared",
+        "sigmoid_bias_unshared",
     ],
 }
 
@@ -143,6 +144,14 @@ MOE_RECIPES = {
         "moe_top_k": 2,
         "moe_shared_experts": 1,
         "moe_load_balancing": "none",
+    },
+    # MiniMax-M2's: sigmoid scores picked with routing biases, renormalized, in
+    # every block, no shared experts.
+    "sigmoid_bias_unshared": {
+        "moe_experts": 8,
+        "moe_top_k": 2,
+        "moe_score_func": "sigmoid",
+        "moe_load_balancing": "expert_bias",
     },
 }
 
