@@ -75,6 +75,7 @@ SUPPORTED_MODEL_TYPES = (
     "kimi_k2",
     "ernie4_5_moe",
     "hunyuan_v1_moe",
+    "minimax_m2",
 )
 # Model types with no transformers class of their own whose releases are another
 # type's architecture under their own name: Moonshot's Kimi K2 (Instruct,
@@ -147,6 +148,7 @@ _QK_NORM_TYPES = (
     "hunyuan_v1_dense",
     "hunyuan_v1_moe",
     "nanochat",
+    "minimax_m2",
 )
 # HunYuan's blocks, dense or MoE: Llama's with qk-norm per head after RoPE, a
 # fixed NTK alpha on the RoPE base, and keys of Tencent's own code.
@@ -157,9 +159,9 @@ _QK_NORM_AFTER_ROPE_TYPES = (*_HUNYUAN_TYPES, "nanochat")
 _EMBEDDING_NORM_TYPES = ("nanochat",)
 # Logits soft-capped by final_logit_softcapping, beside the Gemmas' own caps.
 _LOGIT_SOFTCAP_TYPES = ("nanochat",)
-# qk-norm across heads (OLMo 2 and 3 and FlexOlmo in post-norm blocks, OLMoE in
-# pre-norm ones).
-_FULL_QK_NORM_TYPES = ("olmo2", "olmo3", "olmoe", "flex_olmo")
+# qk-norm across heads (OLMo 2 and 3 and FlexOlmo in post-norm blocks, OLMoE and
+# MiniMax-M2 in pre-norm ones).
+_FULL_QK_NORM_TYPES = ("olmo2", "olmo3", "olmoe", "flex_olmo", "minimax_m2")
 # qk-norm per head with a weight per head, bias-free (Command R+, StableLM 2 12B).
 _HEAD_WEIGHT_QK_NORM_TYPES = ("cohere", "stablelm")
 # Where the norms sit, for the model types whose blocks are not pre-norm.
@@ -228,6 +230,8 @@ _PARTIAL_ROTARY_DEFAULTS = {
     "gpt_neox": 0.25,
     "phi": 0.5,
     "persimmon": 0.5,
+    # MiniMax-M2's released configs give the rotated dimensions, rotary_dim.
+    "minimax_m2": 1.0,
 }
 # Config keys that a model type's config class reads as another one's field
 # (GPT-NeoX's RoPE base and rotated share, read into rope_parameters).
@@ -256,6 +260,7 @@ _MOE_KEYS = {
     "deepseek_v2": ("n_routed_experts", "moe_intermediate_size"),
     "ernie4_5_moe": ("moe_num_experts", "moe_intermediate_size"),
     "hunyuan_v1_moe": ("num_experts", "intermediate_size"),
+    "minimax_m2": ("num_local_experts", "intermediate_size"),
 }
 # Keys that a model type's config must give, beyond the sizes every one must:
 # Nemotron's config class leaves num_key_value_heads unset (None, not MHA), and
@@ -588,6 +593,9 @@ def _rope(
         if params.get("truncate", True) is not True:
             unsupported["rope truncate"] = params["truncate"]
     default_factor = _PARTIAL_ROTARY_DEFAULTS.get(model_type, 1.0)
+    if model_type == "minimax_m2" and config.get("rotary_dim") is not None:
+        # transformers reads rotary_dim only where no factor is given.
+        default_factor = config["rotary_dim"] / _head_dim(config)
     factor = params.get(
         "partial_rotary_factor", config.get("partial_rotary_factor", default_factor)
     )
@@ -767,10 +775,23 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         expect("use_cla", (False, None))
     if model_type == "hunyuan_v1_moe":
         found.update(_hunyuan_moe_unsupported(config))
+    if model_type == "minimax_m2":
+        # Keys of MiniMax's own code that transformers' class does not read: it
+        # always normalizes q and k across heads, routes by sigmoid scores with
+        # routing biases, has no shared expert and no linear-attention layers
+        # (MiniMax-Text-01's, 0 in attn_type_list).
+        expect("use_qk_norm", (True, None))
+        expect("qk_norm_type", ("per_layer", None))
+        expect("scoring_func", ("sigmoid", None))
+        expect("use_routing_bias", (True, None))
+        expect("shared_intermediate_size", (0, None))
+        attention_kinds = set(config.get("attn_type_list") or [1])
+        if attention_kinds != {1}:
+            found["attn_type_list"] = sorted(attention_kinds)
     if model_type in ("olmoe", "olmo"):
         # q, k and v clamped to a range: not in the template.
         expect("clip_qkv", (None,))
-    if model_type == "mixtral":
+    if model_type in ("mixtral", "minimax_m2"):
         # Noise on the router's input during training: not in the template.
         expect("router_jitter_noise", (0, 0.0, None))
     if model_type in _QWEN_MOE_TYPES:
@@ -1216,8 +1237,8 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
     softmax over the experts and train with the Switch auxiliary loss (Qwen2-MoE
     adds a gated shared expert); Dots1 and GLM-4.5 route with sigmoid scores,
     shared experts and routing biases (DeepSeek-V3's recipe); DeepSeek-V2 and
-    ERNIE 4.5 MoE and HunYuan MoE as `_deepseek_v2_moe_answers`,
-    `_ernie_moe_answers` and `_hunyuan_moe_answers` say."""
+    ERNIE 4.5 MoE, HunYuan MoE and MiniMax-M2 as `_deepseek_v2_moe_answers`,
+    `_ernie_moe_answers`, `_hunyuan_moe_answers` and `_minimax_moe_answers` say."""
     experts_key, hidden_key = _MOE_KEYS[model_type]
     if model_type in _SIGMOID_MOE_TYPES:
         answers = {
@@ -1239,6 +1260,8 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
         return _ernie_moe_answers(config)
     if model_type == "hunyuan_v1_moe":
         return _hunyuan_moe_answers(config)
+    if model_type == "minimax_m2":
+        return _minimax_moe_answers(config)
     aux_loss_coeff = config["router_aux_loss_coef"]
     answers = {
         "moe": True,
@@ -1325,6 +1348,24 @@ def _hunyuan_moe_answers(config: dict[str, Any]) -> dict[str, Any]:
         "moe_route_norm": True,
         "moe_route_scale": 1.0,
         "moe_load_balancing": "none",
+        "moe_dense_layers": 0,
+    }
+
+
+def _minimax_moe_answers(config: dict[str, Any]) -> dict[str, Any]:
+    """MiniMax-M2's routing: sigmoid scores, the top-k picked with the routing
+    biases its class always adds, renormalized, in every block; no shared
+    experts; every expert as wide as intermediate_size."""
+    return {
+        "moe": True,
+        "moe_experts": config["num_local_experts"],
+        "moe_top_k": config["num_experts_per_tok"],
+        "moe_hidden_dim": 0,
+        "moe_shared_experts": 0,
+        "moe_score_func": "sigmoid",
+        "moe_route_norm": True,
+        "moe_route_scale": 1.0,
+        "moe_load_balancing": "expert_bias",
         "moe_dense_layers": 0,
     }
 

@@ -164,6 +164,13 @@ def _tiny(config: dict) -> dict:
         tiny["moe_intermediate_size"] = 48
     if config["model_type"] == "ernie4_5_moe":
         tiny |= {"moe_num_experts": 4, "moe_k": 2}  # of 64 and 6 by default
+    if "rotary_dim" in config:
+        # MiniMax-M2's rotated dimensions: the same share of the toy's heads.
+        tiny["rotary_dim"] = (
+            tiny["head_dim"] * config["rotary_dim"] // _head_dim(config)
+        )
+    if "attn_type_list" in config:
+        tiny["attn_type_list"] = config["attn_type_list"][:2]
     if config["model_type"] == "hunyuan_v1_moe":
         # Tencent's per-block lists at the toy's two blocks: 2 of the 4 experts,
         # each as wide as intermediate_size, and one shared MLP.
@@ -184,7 +191,7 @@ def _tiny(config: dict) -> dict:
         # One dense block, then an MoE one; or dense blocks only, as the model.
         dense = config.get("first_k_dense_replace", 3)
         tiny["first_k_dense_replace"] = 2 if dense >= config["num_hidden_layers"] else 1
-    if "shared_intermediate_size" in config:
+    if config.get("shared_intermediate_size"):  # MiniMax-M2's 0 means none
         tiny["shared_intermediate_size"] = 160  # Granite 4's dense MLP
     if "shared_expert_intermediate_size" in config:
         # Qwen2-MoE's shared expert: as many experts wide as the model's.
@@ -426,6 +433,11 @@ CHANGED_CONFIGS = {
             "num_shared_expert": 1,
             "moe_intermediate_size": 160,
         },
+    ),
+    # MiniMax-M2 rotating whole heads (no rotary_dim), tied.
+    "minimax_m2_whole_heads_tied": (
+        "minimax-m2.json",
+        {"rotary_dim": None, "tie_word_embeddings": True},
     ),
     # GLM-4.7-Flash's blocks with a coarse norm eps: its latents' norms keep
     # DeepSeek's 1e-6, which a shared eps would make differ visibly.
@@ -2034,6 +2046,25 @@ def test_answers_for_hunyuan_moe(tmp_path):
     )
 
 
+def test_answers_for_minimax_m2(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "minimax-m2.json")
+    # qk-norm across heads in pre-norm blocks; RoPE on the first 64 of each
+    # head's 128 dimensions (rotary_dim), 48 heads at width 3072.
+    assert (answers["qk_norm_scope"], answers["norm_placement"]) == ("full", "pre")
+    assert (answers["rope_fraction"], answers["head_dim"]) == (0.5, 128)
+    # 8 of 256 experts as wide as intermediate_size in every block, by sigmoid
+    # scores picked with routing biases and renormalized; no shared expert.
+    assert (answers["moe_experts"], answers["moe_top_k"]) == (256, 8)
+    assert (answers["moe_hidden_dim"], answers["ffn_hidden_dim"]) == (0, 1536)
+    assert (answers["moe_score_func"], answers["moe_route_norm"]) == ("sigmoid", True)
+    assert answers["moe_load_balancing"] == "expert_bias"
+    assert (answers["moe_shared_experts"], answers["moe_dense_layers"]) == (0, 0)
+    assert (answers["rope_theta"], answers["flavor_name"]) == (5e6, "229B")
+    _assert_renders_with_counterpart(
+        tmp_path, "minimax-m2.json", "MiniMaxM2ForCausalLM"
+    )
+
+
 def test_answers_for_seed_oss():
     with pytest.warns(HfImportWarning, match="attention_dropout=0.1, residual_dropout"):
         answers = answers_from_hf_config(CONFIGS / "seed-oss-36b.json")
@@ -2695,6 +2726,31 @@ def test_answers_for_llama_rope_scaling():
             "hunyuan-a13b.json",
             {"num_experts": [64] * 32},
             ["num_experts='32 values, 64 (one count, 2 or more)'"],
+        ),
+        (
+            # MiniMax-M2 with keys of MiniMax's own code that transformers' class
+            # does not read, set otherwise than it runs: no qk-norm, qk-norm per
+            # head, softmax scores, no routing biases, a shared expert,
+            # MiniMax-Text-01's linear-attention layers; and router jitter.
+            "minimax-m2.json",
+            {
+                "use_qk_norm": False,
+                "qk_norm_type": "per_head",
+                "scoring_func": "softmax",
+                "use_routing_bias": False,
+                "shared_intermediate_size": 1536,
+                "attn_type_list": [0, 1] * 31,
+                "router_jitter_noise": 0.01,
+            },
+            [
+                "use_qk_norm=False",
+                "qk_norm_type='per_head'",
+                "scoring_func='softmax'",
+                "use_routing_bias=False",
+                "shared_intermediate_size=1536",
+                "attn_type_list=[0, 1]",
+                "router_jitter_noise=0.01",
+            ],
         ),
         (
             # ERNIE 4.5 MoE whose first MoE block would be past the last block.
