@@ -8,7 +8,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -327,6 +327,7 @@ def rehearse(
     """Train the model briefly on CPU with torchtitan's own Trainer (gloo)."""
     from .rehearsal import Layout, RehearsalError, RehearsalWarning, run_steps
     from .rehearsal import compare as compare_layouts
+    from .rehearsal.workdir_lock import hold_workdir
     from .render import recorded_answers
 
     try:
@@ -365,7 +366,12 @@ def rehearse(
     def show(each: Layout, step) -> None:
         typer.echo(f"{each.describe():>12}  step {step.step:3d}  loss {step.loss:.6f}")
 
-    with _warnings_as_lines(RehearsalWarning):
+    with ExitStack() as held:
+        try:
+            held.enter_context(hold_workdir(workdir))
+        except MytitanError as error:
+            _fail(error)
+        held.enter_context(_warnings_as_lines(RehearsalWarning))
         try:
             if compare:
                 typer.echo(

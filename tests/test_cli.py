@@ -398,6 +398,36 @@ def test_rehearse_prints_the_validation_losses(tmp_path, monkeypatch):
     ]
 
 
+def test_rehearse_refuses_a_work_folder_another_rehearsal_holds(tmp_path, monkeypatch):
+    """Two rehearsals in one work folder would overwrite each other's loss logs:
+    the second is refused in one line, and runs once the first has finished."""
+    from mytitan_scaffold import rehearsal
+    from mytitan_scaffold.rehearsal.workdir_lock import hold_workdir
+
+    runs = []
+
+    def fake_run_steps(config_file, layout, *, workdir, **kwargs):
+        runs.append(workdir)
+        return [rehearsal.StepLoss(1, 8.0, 1.2)]
+
+    monkeypatch.setattr(rehearsal, "run_steps", fake_run_steps)
+    assert mytitan("new", "demo", "--defaults", cwd=tmp_path).exit_code == 0
+    workdir = tmp_path / "outputs" / "rehearse" / "demo"
+    with hold_workdir(workdir):
+        result = mytitan("rehearse", "models/demo", "--steps", "1", cwd=tmp_path)
+    assert result.exit_code == 2, result.output
+    busy = (
+        "mytitan: error: another `mytitan rehearse` is running in "
+        f"{workdir.relative_to(tmp_path)}: wait for it to finish, or pass --workdir "
+        "with a folder of this run's own"
+    )
+    assert result.output.splitlines() == [busy]
+    assert runs == []
+    result = mytitan("rehearse", "models/demo", "--steps", "1", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert runs == [workdir.relative_to(tmp_path)]
+
+
 def test_rehearse_prints_a_teardown_crash_as_one_warning_line(tmp_path, monkeypatch):
     """A run whose ranks all finished before one crashed keeps its results, and
     the CLI says what happened in one line."""
