@@ -1,3 +1,3 @@
 """mytitan scaffold: generate and rehearse torchtitan model projects."""
 
-__version__ = "0.37.0"
+__version__ = "0.38.0"

@@ -69,6 +69,8 @@ def test_new_renders_registers_and_lists_files(tmp_path):
         (["--n-kv-heads", "1"], "--fsdp 2"),
         (["--qk-norm", "--qk-norm-scope", "full"], "--fsdp 2"),
         (["--moe"], "--ep 2"),
+        # Seven experts cannot be split in two.
+        (["--moe", "--moe-experts", "7", "--moe-top-k", "5"], "--tp 2"),
     ],
 )
 def test_new_suggests_a_rehearsal_the_model_accepts(tmp_path, flags, layout):

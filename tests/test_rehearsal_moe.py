@@ -36,11 +36,13 @@ MODELS = {
     # DeepSeek-V3's routing (sigmoid, scaled, within the best expert groups, shared
     # expert, routing biases that the optimizer moves), a dense first block, and
     # its latent attention with a query bottleneck (replicated latents, heads split
-    # under TP), in sandwich norms (both TP paths).
+    # under TP), in sandwich norms (both TP paths). Its real flavor has 32 experts, so
+    # the debug flavor trains 8 of them, routed alike (moe_routing in its __init__.py).
     "deepseek_expert_bias": {
         "attention": "mla",
         "mla_q_lora_rank": 1536,
         **DEEPSEEK_ROUTING,
+        "moe_experts": 32,
         "norm_placement": "sandwich",
     },
     # Qwen2-MoE's: qkv bias, a shared expert two experts wide behind a sigmoid gate.
@@ -68,12 +70,13 @@ MODELS = {
     },
     # ERNIE 4.5 MoE's: softmax scores picked with routing biases, a shared expert,
     # a dense first block; its checkpoints keep RoPE rows in pairs and each
-    # block's routing biases as one (1, num_experts) row.
+    # block's routing biases as one (1, num_experts) row. 32 experts, of which the
+    # debug flavor trains 8.
     "ernie_moe_biases": {
         "moe": True,
         "positional": "rope",
         "hf_layout": "cohere",
-        "moe_experts": 4,
+        "moe_experts": 32,
         "moe_load_balancing": "expert_bias",
         "moe_shared_experts": 1,
         "moe_dense_layers": 1,
@@ -161,7 +164,8 @@ def _assert_same_weights(expected, actual, key_to_hold):
     ("model", "held_key"),
     [
         ("mixtral_aux_loss", "model.layers.0.block_sparse_moe.experts.3.w2.weight"),
-        # Routing biases, moved by training, in ERNIE 4.5's moe_statics rows.
+        # Routing biases, moved by training, in ERNIE 4.5's moe_statics rows: the
+        # debug flavor's 8 (of the real flavor's 32), as its config.json says.
         ("ernie_moe_biases", "model.layers.1.mlp.moe_statics.e_score_correction_bias"),
     ],
 )

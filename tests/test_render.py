@@ -1,5 +1,6 @@
 """Every variant renders clean code that builds, runs and counts its parameters."""
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -282,6 +283,72 @@ def test_impossible_layouts_are_refused_before_training(
         setattr(job_config.parallelism, name, value)
     with pytest.raises(ValueError, match=message):
         args.update_from_config(job_config)
+
+
+@pytest.mark.parametrize(
+    ("routing", "debug_experts"),
+    [
+        # DeepSeek-V3: 8 of 256 in 8 groups, tokens kept to 4: two experts a group.
+        (
+            {
+                "moe_experts": 256,
+                "moe_top_k": 8,
+                "moe_expert_groups": 8,
+                "moe_limited_groups": 4,
+            },
+            16,
+        ),
+        # DeepSeek-V2: 6 of 160 in 8 groups, tokens kept to 3.
+        (
+            {
+                "moe_experts": 160,
+                "moe_top_k": 6,
+                "moe_expert_groups": 8,
+                "moe_limited_groups": 3,
+            },
+            16,
+        ),
+        # 5 of 30 in 3 groups, tokens kept to 1: that group holds top_k alone, and the
+        # count stays even (6 a group) so that EP 2 splits it.
+        (
+            {
+                "moe_experts": 30,
+                "moe_top_k": 5,
+                "moe_expert_groups": 3,
+                "moe_limited_groups": 1,
+            },
+            18,
+        ),
+        # Kimi K2: 8 of 384 without groups, twice top_k.
+        ({"moe_experts": 384, "moe_top_k": 8}, 16),
+        # Qwen1.5-MoE: 4 of 60.
+        ({"moe_experts": 60, "moe_top_k": 4}, 8),
+        # Mixtral's 8 are few enough already.
+        ({"moe_experts": 8, "moe_top_k": 2}, 8),
+    ],
+)
+def test_the_debug_flavor_routes_alike_over_fewer_experts(
+    tmp_path, routing, debug_experts
+):
+    """A CPU check of a 256-expert model trains 16 experts, routed as the real flavor
+    routes its 256 (top_k, groups, scores), in clean code that runs."""
+    answers = {"model_name": "routed", "moe": True, "extra_flavors": {}, **routing}
+    model_dir = render_answers(tmp_path / "routed", answers)
+    assert_ruff_clean(model_dir)
+    alias = f"routed_{routing['moe_experts']}_{routing['moe_top_k']}"
+    spec = import_package(model_dir, alias).get_train_spec()
+    debug = spec.model_args["debugmodel"]
+    (main,) = [args for name, args in spec.model_args.items() if name != "debugmodel"]
+    assert main.moe_args.num_experts == routing["moe_experts"]
+    assert debug.moe_args == dataclasses.replace(
+        main.moe_args, num_experts=debug_experts
+    )
+    model = debug_model(spec)
+    tokens = torch.randint(0, debug.vocab_size, (2, 16))
+    assert torch.isfinite(model(tokens)).all()
+    readme = (model_dir / "README.md").read_text()
+    (row,) = [line for line in readme.splitlines() if line.startswith("| `debugmodel`")]
+    assert row.split("|")[-3].strip() == str(debug_experts), row  # before config
 
 
 def test_aux_loss_counts_the_experts_the_grouped_router_picks(tmp_path):
