@@ -378,3 +378,22 @@ def test_update_gives_a_model_the_class_a_later_release_added(
     spec = import_package(model, module).get_train_spec()
     adapter = sys.modules[f"{module}.model.state_dict_adapter"]
     assert_hf_class_gives_equal_logits(spec, adapter, tmp_path)
+
+
+def test_update_gives_the_debug_flavor_fewer_experts(tmp_path, monkeypatch, capsys):
+    """A 64-expert model rendered at v0.37.0 trained all 64 in its debugmodel; from
+    v0.38.0 the debug flavor routes 8 of them alike, the real flavors keep 64, and
+    the user's edit stays."""
+    monkeypatch.setenv(template_history.CACHE_ENV, str(tmp_path / "cache"))
+    src = template_history.materialize(template_history.BUNDLE)
+    project = _project(tmp_path, src, "v0.37.0", moe=True, moe_experts=64)
+    model = project / "models" / "demo"
+    assert "moe_routing" not in (model / "__init__.py").read_text()
+    _user_edits(project)
+    code, out, err = _mytitan(project, monkeypatch, capsys, "update", "models/demo")
+    assert code == 0, out + err
+    assert_ruff_clean(model)
+    assert "def user_helper()" in (model / "model" / "model.py").read_text()
+    flavors = import_package(model, "fewer_experts").get_train_spec().model_args
+    experts = {name: args.moe_args.num_experts for name, args in flavors.items()}
+    assert experts == {"debugmodel": 8, "1B": 64, "8B": 64}
