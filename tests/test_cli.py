@@ -73,10 +73,15 @@ def test_new_renders_registers_and_lists_files(tmp_path):
         (["--moe", "--moe-experts", "7", "--moe-top-k", "5"], "--tp 2"),
     ],
 )
-def test_new_suggests_a_rehearsal_the_model_accepts(tmp_path, flags, layout):
+def test_new_suggests_a_rehearsal_the_model_accepts(
+    tmp_path, monkeypatch, flags, layout
+):
     from torchtitan.config import JobConfig
 
     from .conftest import import_package
+
+    # Two processes, as suggested: the aux loss sizes its batch by the world.
+    monkeypatch.setenv("WORLD_SIZE", "2")
 
     result = mytitan("new", "demo", "--defaults", *flags, cwd=tmp_path)
     assert result.exit_code == 0, result.output
