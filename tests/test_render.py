@@ -130,7 +130,7 @@ def test_readme_table_gives_the_latent_width_for_latent_attention(rendered_varia
     """Latent attention has no key/value heads of its own: the table's column
     is each flavor's key/value latent (the debug flavor's 64, DeepSeek-V3's 512)."""
     readme = (rendered_variants["deepseek_v3_like"] / "README.md").read_text()
-    assert "| flavor | dim | layers | heads | kv latent | config |" in readme
+    assert "| flavor | dim | layers | heads | kv latent | experts | config |" in readme
     rows = [line.split(" | ") for line in readme.splitlines() if line.startswith("| `")]
     assert [row[4] for row in rows] == ["64", "512"]
 
@@ -258,7 +258,9 @@ def test_generated_tests_pass(variants_project, rendered_variants):
             "must divide n_kv_heads",
         ),
         ("mistral_like", {"context_parallel_degree": 2}, "Sliding-window attention"),
-        ("deepseek_like_moe", {"expert_parallel_degree": 8}, "must divide the 12"),
+        # The debug flavor routes 8 of the real flavor's 12 experts: EP 3 would split
+        # the 12, not the 8.
+        ("deepseek_like_moe", {"expert_parallel_degree": 3}, "must divide the 8"),
         (
             "softcapped",
             {"context_parallel_degree": 2},
