@@ -281,6 +281,12 @@ RECIPES = [
             "moe": "sigmoid_bias_unshared",
         },
     ),
+    # Ministral 3: Mistral's blocks whose queries warm up past the original
+    # context (Llama 4's attention temperature), over YaRN with its two mscales.
+    (
+        "Ministral3ForCausalLM",
+        {"attention": "gqa", "positional": "rope_yarn", "attention_temperature": True},
+    ),
 ]
 FIRST = {name: values[0] for name, values in OPTIONS.items()}
 

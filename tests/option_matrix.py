@@ -62,6 +62,9 @@ OPTIONS = {
     "local_rope_base": ["shared", "own"],
     # Every second layer without RoPE (nope_every 2): needs RoPE in the others.
     "nope_layers": ["none", "every_2nd"],
+    # Llama 4's attention temperature (attn_temperature_beta), as Ministral 3 has
+    # it: needs scaled RoPE with an original context, one kind of RoPE.
+    "attention_temperature": [False, True],
     # How HF checkpoints hold the weights (hf_layout; MoE models take Llama's or
     # Cohere's): Phi-3 stacks q/k/v and gate/up, GLM gate/up and keeps RoPE rows in
     # pairs, Cohere keeps RoPE rows in pairs, Granite 4 stacks gate/up under its
@@ -170,6 +173,7 @@ MLA_TAKES = {
     "attention_scores": ("plain", "logits_capped"),
     "attention_window": ("full",),
     "nope_layers": ("none",),
+    "attention_temperature": (False,),
     "hf_layout": ("llama",),
 }
 
@@ -183,8 +187,9 @@ def valid(combination: dict) -> bool:
     and their checkpoints use Llama's layout or Cohere's; a rotated share, NoPE layers among
     RoPE ones, and a qk-norm after RoPE need RoPE; scaling the global layers only needs scaled RoPE
     and global layers; a local RoPE base needs RoPE and global layers; embeddings
-    take one scale, sqrt(dim) or a multiplier; the experts have no biases; latent
-    attention takes what MLA_TAKES says."""
+    take one scale, sqrt(dim) or a multiplier; the experts have no biases; the
+    attention temperature needs RoPE scaled from an original context, of one kind
+    in every layer; latent attention takes what MLA_TAKES says."""
     return (
         (
             not _latent(combination)
@@ -213,6 +218,17 @@ def valid(combination: dict) -> bool:
             combination["local_rope_base"] == "shared"
             or _rotates_global_layers(combination)
         )
+        and (not combination["attention_temperature"] or _can_warm_queries(combination))
+    )
+
+
+def _can_warm_queries(combination: dict) -> bool:
+    """Whether the attention temperature applies: RoPE scaled from an original
+    context, one kind of RoPE in every layer."""
+    return (
+        combination["positional"] in TEMPERATURE_ROPE
+        and combination["rope_scaling_layers"] == "all"
+        and combination["local_rope_base"] == "shared"
     )
 
 
@@ -292,10 +308,27 @@ def _make_valid(combination: dict, keep: set) -> None:
         combination
     ):
         _repair_global_rope(combination, keep, ("local_rope_base", "shared"), ROTARY)
+    if combination["attention_temperature"] and not _can_warm_queries(combination):
+        if "attention_temperature" not in keep:
+            combination["attention_temperature"] = False
+            return
+        if (
+            combination["positional"] not in TEMPERATURE_ROPE
+            and "positional" not in keep
+        ):
+            combination["positional"] = TEMPERATURE_ROPE[0]
+        for option, one_kind in (
+            ("rope_scaling_layers", "all"),
+            ("local_rope_base", "shared"),
+        ):
+            if option not in keep:
+                combination[option] = one_kind
 
 
 SCALED_ROPE = ("rope_yarn", "rope_llama3", "rope_linear")
 ROTARY = ("rope", *SCALED_ROPE, "rope_longrope")
+# The RoPE kinds with an original context, which the temperature counts in.
+TEMPERATURE_ROPE = ("rope_yarn", "rope_llama3", "rope_longrope")
 
 
 def _repair_global_rope(
@@ -476,6 +509,12 @@ def answers(combination: dict, name: str) -> dict:
         result["rope_local_theta"] = 10000.0
     if combination["nope_layers"] == "every_2nd":
         result["nope_every"] = 2
+    if combination["attention_temperature"]:
+        # An original context of 4 positions, which the tests' sequences run past,
+        # so that the temperature bites; YaRN with Ministral 3's mscales, apart.
+        result |= {"attn_temperature_beta": 0.1, "rope_original_max_seq_len": 4}
+        if combination["positional"] == "rope_yarn":
+            result |= {"rope_yarn_mscale": 1.0, "rope_yarn_mscale_all_dim": 0.8}
     if combination["rope_share"] == "half":
         result["rope_fraction"] = 0.5
     if combination["positional"] == "rope_longrope":

@@ -114,6 +114,33 @@ CASES = {
         ],
         "rope_local_theta must be 0 (rope_theta in every layer) or greater than 1",
     ),
+    "temperature_negative": (
+        ["new", "x", "--positional", "rope_yarn", "--attn-temperature-beta", "-1"],
+        "attn_temperature_beta must be 0 (off) or positive, got -1.0",
+    ),
+    "temperature_without_an_original_context": (
+        ["new", "x", "--positional", "rope", "--attn-temperature-beta", "0.1"],
+        "attn_temperature_beta=0.1 counts positions in units of the original context",
+    ),
+    "temperature_with_latent_attention": (
+        ["new", "x", "--attention", "mla", "--attn-temperature-beta", "0.1"],
+        "attn_temperature_beta does not apply to attention=mla yet",
+    ),
+    "temperature_with_two_kinds_of_rope": (
+        [
+            "new",
+            "x",
+            "--attn-temperature-beta",
+            "0.1",
+            "--sliding-window",
+            "1024",
+            "--global-every",
+            "2",
+            "--rope-local-theta",
+            "10000",
+        ],
+        "attn_temperature_beta does not combine with two kinds of RoPE",
+    ),
     "attention_scale_negative": (
         ["new", "x", "--attn-scale-dim", "-1"],
         "attn_scale_dim must be 0 (head_dim) or positive, got -1",
@@ -181,9 +208,9 @@ CASES = {
         + ["--rope-yarn-mscale-all-dim", "1", "--rope-yarn-mscale", "0"],
         "rope_yarn_mscale must be positive, got 0.0",
     ),
-    "deepseek_mscale_without_latent_attention": (
-        ["new", "x", "--positional", "rope_yarn", "--rope-yarn-mscale-all-dim", "1"],
-        "asks rope_yarn_mscale_all_dim only when positional == 'rope_yarn' and",
+    "yarn_mscale_without_yarn": (
+        ["new", "x", "--positional", "rope_llama3", "--rope-yarn-mscale-all-dim", "1"],
+        "asks rope_yarn_mscale_all_dim only when positional == 'rope_yarn', which",
     ),
     "latent_norm_eps_zero": (
         ["new", "x", "--attention", "mla", "--mla-norm-eps", "0"],

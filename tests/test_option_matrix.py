@@ -41,8 +41,10 @@ def test_pairwise_set_covers_every_pair():
     # MoE needs SwiGLU, Llama's HF layout and no bias beyond q/k/v, a rotated share,
     # NoPE layers and a qk-norm after RoPE need RoPE, scaling the global layers only
     # needs global layers and a scaled RoPE other than LongRoPE, a local RoPE base
-    # needs RoPE and global layers, embeddings take one scale, and latent attention
-    # takes only some options: the only pairs no valid combination can hold.
+    # needs RoPE and global layers, embeddings take one scale, the attention
+    # temperature needs one kind of RoPE scaled from an original context, and
+    # latent attention takes only some options: the only pairs no valid
+    # combination can hold.
     impossible = {
         pair
         for a, b in itertools.combinations(OPTIONS, 2)
@@ -82,6 +84,15 @@ def test_pairwise_set_covers_every_pair():
         tuple(sorted([("attention", latent), pair]))
         for latent in ("mla", "mla_bottleneck")
         for pair in (("local_rope_base", "own"), ("rope_scaling_layers", "global"))
+    } | {
+        # The attention temperature counts positions in the original context of
+        # a scaled RoPE, of one kind in every layer.
+        tuple(sorted([("attention_temperature", True), pair]))
+        for pair in [
+            *(("positional", p) for p in ("rope", "rope_linear", "none")),
+            ("local_rope_base", "own"),
+            ("rope_scaling_layers", "global"),
+        ]
     }
     assert len(PAIRWISE) < full_matrix_size() // 10
 
@@ -101,6 +112,7 @@ def test_full_matrix_size_counts_what_full_matrix_yields(monkeypatch):
     two = ["moe", "ffn", "hf_layout", "positional", "rope_share", "nope_layers"]
     two += ["embeddings", "multipliers", "attention_window", "local_rope_base"]
     two += ["rope_scaling_layers", "bias", "weight_tying", "attention", "qk_norm"]
+    two += ["attention_temperature"]
     small = {
         name: [values[0], values[-1]] if name in two else values[-1:]
         for name, values in OPTIONS.items()

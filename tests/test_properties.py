@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .conftest import assert_ruff_clean, render_answers
-from .option_matrix import MLA_TAKES, OPTIONS
+from .option_matrix import MLA_TAKES, OPTIONS, TEMPERATURE_ROPE
 
 FAST = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 EXHAUSTIVE = settings(
@@ -68,12 +68,6 @@ def valid_answers(draw):
         answers["mla_rope_head_dim"] = draw(st.sampled_from([16, 64]))
         answers["mla_v_head_dim"] = draw(st.sampled_from([32, 128]))
         answers["mla_norm_eps"] = draw(st.sampled_from([1e-6, 1e-5, 0.1]))
-        if answers["positional"] == "rope_yarn":
-            # DeepSeek's mscales (0 is the paper's YaRN), any positive mscale.
-            mscale_all_dim = draw(st.sampled_from([0.0, 0.707, 1.0]))
-            answers["rope_yarn_mscale_all_dim"] = mscale_all_dim
-            if mscale_all_dim:
-                answers["rope_yarn_mscale"] = draw(st.floats(0.01, 10.0))
     elif answers["qk_norm"]:
         # The option matrix's qk-norm values are scopes, but for the after-RoPE one.
         scopes = [v for v in OPTIONS["qk_norm"][1:] if v != "head_after_rope"]
@@ -90,6 +84,15 @@ def valid_answers(draw):
         factors = st.lists(st.floats(1e-6, 100.0), min_size=pairs, max_size=pairs)
         answers["rope_short_factor"] = draw(factors)
         answers["rope_long_factor"] = draw(factors)
+    if answers["positional"] == "rope_yarn":
+        # YaRN's mscales (0 is the paper's YaRN), any positive mscale.
+        mscale_all_dim = draw(st.sampled_from([0.0, 0.707, 1.0]))
+        answers["rope_yarn_mscale_all_dim"] = mscale_all_dim
+        if mscale_all_dim:
+            answers["rope_yarn_mscale"] = draw(st.floats(0.01, 10.0))
+    if answers["positional"] in TEMPERATURE_ROPE and "attention" not in answers:
+        # Llama 4's attention temperature, or none.
+        answers["attn_temperature_beta"] = draw(st.sampled_from([0.0, 0.1, 2.5]))
     extra = {}
     if draw(st.booleans()):
         extra["Big"] = {"n_layers": draw(st.integers(1, 128)), "dim": dim * 2}

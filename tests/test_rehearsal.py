@@ -38,7 +38,7 @@ STEPS = 4
 # by heads under TP; bias-free beside biased LayerNorms), a bias on every projection
 # (row-parallel ones' replicated under TP), LayerNorm, parallel
 # blocks (one norm feeding attention and feed-forward), plus YaRN on half of each
-# head, NoPE layers, GeGLU, and scores scaled by another size than the heads'
+# head with an attention temperature, NoPE layers, GeGLU, and scores scaled by another size than the heads'
 # (through CP's ring attention too), with HF weights stacked as Phi-3 stacks them
 # (q/k/v and gate/up, biases too), Granite's constant multipliers on the
 # embeddings, the residual branches and the (vocabulary-sharded under TP) logits,
@@ -56,6 +56,13 @@ MODELS = {
         "ffn": "geglu",
         "positional": "rope_yarn",
         "rope_fraction": 0.5,
+        # YaRN's mscales apart (the rotations' magnitude), and Llama 4's attention
+        # temperature from an original context the 128-token sequences run past
+        # thrice: it rides in freqs_cis, which CP shards by position.
+        "rope_yarn_mscale": 0.8,
+        "rope_yarn_mscale_all_dim": 1.0,
+        "rope_original_max_seq_len": 32,
+        "attn_temperature_beta": 0.5,
         # Every second layer without RoPE (NoPE), as SmolLM3 does every fourth.
         "nope_every": 2,
         "attn_scale_dim": 24,
