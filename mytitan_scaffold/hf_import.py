@@ -76,6 +76,7 @@ SUPPORTED_MODEL_TYPES = (
     "ernie4_5_moe",
     "hunyuan_v1_moe",
     "minimax_m2",
+    "ministral3",
 )
 # Model types with no transformers class of their own whose releases are another
 # type's architecture under their own name: Moonshot's Kimi K2 (Instruct,
@@ -318,8 +319,6 @@ _ROPE_TYPES = {
 _SCALED_ROPE_TYPES = ("llama3", "yarn", "linear")
 # "owner/name", as the Hub spells a model (checked only when no such path exists).
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
-# YaRN keys that alter the scaling beyond factor / beta_fast / beta_slow.
-_YARN_EXTRAS = ("attention_factor", "mscale", "mscale_all_dim")
 
 
 class HfImportWarning(UserWarning):
@@ -512,6 +511,13 @@ def _rope(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(RoPE parameters, the unsupported ones), from either HF rope layout."""
     per_type_unsupported = {}
+    if model_type == "ministral3" and not (
+        config.get("rope_parameters") or config.get("rope_scaling")
+    ):
+        # Ministral 3's config class then sets RoPE keys of its own (YaRN with
+        # the attention temperature), whatever rope_theta says.
+        own = _config_class(model_type)().rope_parameters
+        config = {**config, "rope_parameters": dict(own)}
     if model_type in _PER_TYPE_ROPE:
         layer_rope, per_type_unsupported = _per_type_rope(config, model_type)
         config = {**config, "rope_parameters": layer_rope, "rope_scaling": None}
@@ -579,19 +585,21 @@ def _rope(
     if kind == "linear" and not params.get("factor"):
         unsupported["rope factor"] = params.get("factor")  # transformers needs one
     if kind == "yarn":
-        deepseek = model_type in _MLA_TYPES
-        if deepseek:
+        if model_type in _MLA_TYPES:
             unsupported.update(_deepseek_mscales(params))
+        else:
+            _keep_yarn_mscales(params)
         # An attention_factor equal to YaRN's own (OLMo 3 writes it out) changes nothing.
         if params.get("attention_factor") is not None and math.isclose(
             params["attention_factor"], _yarn_magnitude(params), rel_tol=1e-9
         ):
             del params["attention_factor"]
-        for key in ("attention_factor",) if deepseek else _YARN_EXTRAS:
-            if params.get(key) is not None:
-                unsupported[f"rope {key}"] = params[key]
+        if params.get("attention_factor") is not None:
+            unsupported["rope attention_factor"] = params["attention_factor"]
         if params.get("truncate", True) is not True:
             unsupported["rope truncate"] = params["truncate"]
+    if model_type == "ministral3":
+        unsupported.update(_ministral3_temperature_unsupported(params, kind))
     default_factor = _PARTIAL_ROTARY_DEFAULTS.get(model_type, 1.0)
     if model_type == "minimax_m2" and config.get("rotary_dim") is not None:
         # transformers reads rotary_dim only where no factor is given.
@@ -626,6 +634,30 @@ def _yarn_magnitude(params: dict[str, Any]) -> float:
             factor, params["mscale_all_dim"]
         )
     return _yarn_mscale(factor)
+
+
+def _keep_yarn_mscales(params: dict[str, Any]) -> None:
+    """Keeps YaRN's mscales in `params` where transformers reads them (both set:
+    the rotations' magnitude is the ratio of their corrections, as Ministral 3's
+    YaRN has it), and drops them where they change nothing."""
+    mscale = params.pop("mscale", None)
+    all_dim = params.pop("mscale_all_dim", None)
+    if mscale and all_dim:
+        params["mscale"], params["mscale_all_dim"] = float(mscale), float(all_dim)
+
+
+def _ministral3_temperature_unsupported(
+    params: dict[str, Any], kind: str
+) -> dict[str, Any]:
+    """What of Ministral 3's attention temperature transformers cannot run: it
+    multiplies by llama_4_scaling_beta and counts positions in units of the RoPE
+    keys' original_max_position_embeddings, so it needs both."""
+    beta = params.get("llama_4_scaling_beta")
+    if beta is None:
+        return {"rope llama_4_scaling_beta": "none (the class needs one)"}
+    if kind not in ("llama3", "yarn", "longrope"):
+        return {"rope llama_4_scaling_beta": f"{beta} with rope_type {kind}"}
+    return {}
 
 
 def _deepseek_mscales(params: dict[str, Any]) -> dict[str, Any]:
@@ -1643,8 +1675,10 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     if rope["rope_type"] == "yarn":
         answers["rope_yarn_beta_fast"] = float(rope.get("beta_fast") or 32.0)
         answers["rope_yarn_beta_slow"] = float(rope.get("beta_slow") or 1.0)
-    if rope.get("mscale_all_dim"):
+    if rope["rope_type"] == "yarn" and rope.get("mscale_all_dim"):
         answers["rope_yarn_mscale_all_dim"] = rope["mscale_all_dim"]
         answers["rope_yarn_mscale"] = rope["mscale"]
+    if model_type == "ministral3":
+        answers["attn_temperature_beta"] = float(rope["llama_4_scaling_beta"])
     answers["flavor_name"] = _flavor_name(_nparams(answers))
     return answers

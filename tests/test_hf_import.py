@@ -115,8 +115,14 @@ def _tiny(config: dict) -> dict:
         "cohere2",
         "exaone4",
         "starcoder2",
+        "ministral3",
     ):
         tiny["sliding_window"] = 8  # shorter than the test's 24 tokens
+    rope = config.get("rope_parameters") or {}
+    if rope.get("llama_4_scaling_beta"):
+        # Ministral 3's attention temperature changes every original context:
+        # one of 8 positions, which the test's 24 tokens run past twice.
+        tiny["rope_parameters"] = {**rope, "original_max_position_embeddings": 8}
     if "sliding_window_pattern" in config:
         tiny["sliding_window_pattern"] = 2  # a local layer, then a global one
     if "query_pre_attn_scalar" in config:
@@ -898,6 +904,36 @@ CHANGED_CONFIGS = {
             "use_sliding_window": True,
             "sliding_window": 8,
             "layer_types": ["sliding_attention", "full_attention"],
+        },
+    ),
+    # Ministral 3's attention temperature over Llama 3's RoPE scaling (from 8
+    # positions), with a window in every layer and tied embeddings.
+    "ministral3_window_llama3_tied": (
+        "ministral3-defaults.json",
+        {
+            "sliding_window": 8,
+            "tie_word_embeddings": True,
+            "rope_parameters": {
+                **LLAMA3_ROPE,
+                "rope_theta": 1e6,
+                "original_max_position_embeddings": 8,
+                "llama_4_scaling_beta": 0.3,
+            },
+        },
+    ),
+    # YaRN's two mscales apart in Llama's attention: transformers sets the
+    # rotations' magnitude to the ratio of their corrections (no score rescale,
+    # which is DeepSeek's latent attention's own).
+    "llama_yarn_unequal_mscales": (
+        "llama-3.2-1b.json",
+        {
+            "rope_scaling": {
+                "rope_type": "yarn",
+                "factor": 8.0,
+                "original_max_position_embeddings": 8192,
+                "mscale": 0.8,
+                "mscale_all_dim": 1.2,
+            },
         },
     ),
 }
@@ -2065,6 +2101,22 @@ def test_answers_for_minimax_m2(tmp_path):
     )
 
 
+def test_answers_for_ministral3(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "ministral3-defaults.json")
+    # Mistral's blocks without a window: GQA with 8 key/value heads of 128.
+    assert (answers["n_kv_heads"], answers["sliding_window"]) == (8, 0)
+    # YaRN from 16K positions, 16 times longer, both mscales 1 (so rotations of
+    # magnitude 1); queries warm up by 0.1 * ln(1 + p // 16384).
+    assert (answers["positional"], answers["rope_scaling_factor"]) == ("rope_yarn", 16)
+    assert answers["rope_original_max_seq_len"] == 16384
+    assert (answers["rope_yarn_mscale"], answers["rope_yarn_mscale_all_dim"]) == (1, 1)
+    assert answers["attn_temperature_beta"] == 0.1
+    assert (answers["rope_theta"], answers["flavor_name"]) == (1e6, "8.5B")
+    _assert_renders_with_counterpart(
+        tmp_path, "ministral3-defaults.json", "Ministral3ForCausalLM"
+    )
+
+
 def test_answers_for_seed_oss():
     with pytest.warns(HfImportWarning, match="attention_dropout=0.1, residual_dropout"):
         answers = answers_from_hf_config(CONFIGS / "seed-oss-36b.json")
@@ -2775,6 +2827,18 @@ def test_answers_for_llama_rope_scaling():
             "llama-3.2-1b.json",
             {"model_type": "gpt2"},
             ["model_type 'gpt2' is not supported"],
+        ),
+        (
+            # transformers' Ministral 3 multiplies by the temperature's beta,
+            # and counts positions in the scaled RoPE's original context.
+            "ministral3-defaults.json",
+            {"rope_parameters": {"rope_type": "yarn", "factor": 16.0}},
+            ["rope llama_4_scaling_beta='none (the class needs one)'"],
+        ),
+        (
+            "ministral3-defaults.json",
+            {"rope_parameters": {"rope_type": "default", "llama_4_scaling_beta": 0.1}},
+            ["rope llama_4_scaling_beta='0.1 with rope_type default'"],
         ),
     ],
 )
