@@ -317,6 +317,8 @@ _ROPE_TYPES = {
     "longrope": "rope_longrope",
 }
 _SCALED_ROPE_TYPES = ("llama3", "yarn", "linear")
+# The RoPE kinds that scale from an original context (original_max_position_embeddings).
+_ORIGINAL_CONTEXT_ROPE_TYPES = ("llama3", "yarn", "longrope")
 # "owner/name", as the Hub spells a model (checked only when no such path exists).
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
@@ -552,7 +554,7 @@ def _rope(
             unsupported["rope factor"] = params.get("factor")  # transformers needs one
     elif kind not in _ROPE_TYPES:
         unsupported["rope_type"] = kind
-    if kind in ("llama3", "yarn", "longrope"):
+    if kind in _ORIGINAL_CONTEXT_ROPE_TYPES:
         # The pretraining length: the config's own original_max_position_embeddings
         # (as Phi-3 writes it) or the one in the RoPE keys, else
         # max_position_embeddings; a missing factor is the ratio of the two lengths.
@@ -655,7 +657,7 @@ def _ministral3_temperature_unsupported(
     beta = params.get("llama_4_scaling_beta")
     if beta is None:
         return {"rope llama_4_scaling_beta": "none (the class needs one)"}
-    if kind not in ("llama3", "yarn", "longrope"):
+    if kind not in _ORIGINAL_CONTEXT_ROPE_TYPES:
         return {"rope llama_4_scaling_beta": f"{beta} with rope_type {kind}"}
     return {}
 
@@ -1658,7 +1660,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers["hf_layout"] = _HF_LAYOUTS[model_type]  # stacked projections
     if rope["rope_type"] in (*_SCALED_ROPE_TYPES, "longrope"):
         answers["rope_scaling_factor"] = float(rope["factor"])
-    if rope["rope_type"] in ("llama3", "yarn", "longrope"):
+    if rope["rope_type"] in _ORIGINAL_CONTEXT_ROPE_TYPES:
         answers["rope_original_max_seq_len"] = int(
             rope["original_max_position_embeddings"]
         )
