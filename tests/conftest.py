@@ -1,5 +1,6 @@
 """Shared fixtures: rendered variants (once per session) and a loader for them."""
 
+import copy
 import itertools
 import json
 import os
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import copier
+import copier._template as copier_template
 import jinja2
 import pytest
 import safetensors.torch
@@ -69,6 +71,26 @@ def jinja_compiles_each_source_once():
     jinja2.Environment.compile = compile_once
     yield
     jinja2.Environment.compile = compile_
+
+
+@pytest.fixture(scope="session", autouse=True)
+def copier_parses_each_config_once():
+    """Copier parses copier.yml (75 kB, with pure-Python YAML) again for every render:
+    0.27 s of a one-option-away test's 0.64 s of rendering, measured. Parsing is a
+    pure function of the file's bytes (copier.yml includes no other file), so each
+    content is parsed once and every render gets its own copy of the result."""
+    load = copier_template.load_template_config
+    parsed = {}
+
+    def load_once(conf_path, quiet=False):
+        key = (str(conf_path), Path(conf_path).read_bytes(), quiet)
+        if key not in parsed:
+            parsed[key] = load(conf_path, quiet)
+        return copy.deepcopy(parsed[key])
+
+    copier_template.load_template_config = load_once
+    yield
+    copier_template.load_template_config = load
 
 
 @pytest.fixture(scope="session", autouse=True)
