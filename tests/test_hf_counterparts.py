@@ -1,7 +1,8 @@
 """The transformers class a model names is one it matches: each class's recipe,
 and every model one option away from it, either exports to the class it names
 with equal logits (and its config.json reads back through --from-hf as the same
-model), or names none and says what the nearest class would need.
+model), or names none and says what the nearest class would need (rendered for
+each option change and each nearest class; the table's answer checked for all).
 
 One option away is where a counterpart rule can be too loose: post-norm with
 qk-norm across heads is OLMo 2, but with a sliding window it is OLMo 3 (OLMo 2
@@ -15,10 +16,12 @@ holds is also exported, by the neighbours or by a few more of its models (chosen
 from an enumeration of millions, and committed: tests/hf_classes.py says how).
 """
 
+import json
 import sys
 
 import pytest
 
+from . import option_matrix
 from .conftest import (
     assert_hf_class_gives_equal_logits,
     assert_hf_config_reads_back,
@@ -51,9 +54,50 @@ def test_each_recipe_names_its_class(tmp_path, architecture, recipe):
     assert adapter.HF_ARCHITECTURE == architecture
 
 
+def _nearest(combination: dict) -> dict:
+    """The nearest class of copier.yml's table and its unmet needs (none when the
+    model names it), without rendering."""
+    table = option_matrix._hf_nearest()[1]
+    return json.loads(table.render(option_matrix._table_context(combination)))
+
+
+# Each neighbour's nearest class, once: 2227 of them, about 5 s.
+NEAREST = {name: _nearest(combination) for name, combination in NEIGHBOURS}
+
+
+def _rendered_neighbours() -> list[tuple[str, dict]]:
+    """The neighbours that name a class, all of them, and of those that name none
+    (1628 of 2227) each first one to change an option to a value or to be nearest
+    to a class: what rendering them adds is that the adapter says what the table
+    says, and the test below checks the table's answer for all of them."""
+    seen, result = set(), []
+    for name, combination in NEIGHBOURS:
+        if NEAREST[name]["unmet"]:
+            marks = {name.partition("-")[2], NEAREST[name]["architecture"]}
+            if marks <= seen:
+                continue
+            seen |= marks
+        result.append((name, combination))
+    return result
+
+
+RENDERED_NEIGHBOURS = _rendered_neighbours()
+
+
+def test_a_model_one_option_away_from_every_class_is_nearest_one_of_its_kind():
+    """A model one option away that names no class is told what the nearest class
+    of its own kind, dense or MoE, would need."""
+    refused = {name: nearest for name, nearest in NEAREST.items() if nearest["unmet"]}
+    assert refused
+    for name, nearest in refused.items():
+        assert not {"MoE", "no MoE"} & set(nearest["unmet"]), name
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "combination", [c for _, c in NEIGHBOURS], ids=[i for i, _ in NEIGHBOURS]
+    "combination",
+    [c for _, c in RENDERED_NEIGHBOURS],
+    ids=[i for i, _ in RENDERED_NEIGHBOURS],
 )
 def test_one_option_away_exports_to_the_class_it_names(tmp_path, combination):
     model_dir = render_answers(tmp_path / "m", answers(combination, "neighbour"))
@@ -61,9 +105,10 @@ def test_one_option_away_exports_to_the_class_it_names(tmp_path, combination):
     spec = import_package(model_dir, alias).get_train_spec()
     adapter = sys.modules[f"{alias}.model.state_dict_adapter"]
     if adapter.HF_ARCHITECTURE is None:
-        assert adapter.NEAREST_HF_NEEDS, combination
-        # The nearest class is of the model's own kind, dense or MoE.
-        assert not {"MoE", "no MoE"} & set(adapter.NEAREST_HF_NEEDS)
+        nearest = _nearest(combination)
+        assert nearest["unmet"] and hf_class(combination) is None
+        assert adapter.NEAREST_HF_ARCHITECTURE == nearest["architecture"]
+        assert list(adapter.NEAREST_HF_NEEDS) == nearest["unmet"], combination
         with pytest.raises(NotImplementedError, match=adapter.NEAREST_HF_ARCHITECTURE):
             adapter.hf_config(spec.model_args["debugmodel"])
     else:
