@@ -61,8 +61,9 @@ def _nearest(combination: dict) -> dict:
     return json.loads(table.render(option_matrix._table_context(combination)))
 
 
-# Each neighbour's nearest class, read from the table once for both tests below.
-NEAREST = {name: _nearest(combination) for name, combination in NEIGHBOURS}
+# Each neighbour's nearest class, in NEIGHBOURS' order (their names repeat where a
+# class has two recipes), read from the table once for both tests below.
+NEAREST = [_nearest(combination) for _, combination in NEIGHBOURS]
 
 
 def _rendered_neighbours() -> list[tuple[str, dict]]:
@@ -71,9 +72,9 @@ def _rendered_neighbours() -> list[tuple[str, dict]]:
     to a class: what rendering them adds is that the adapter says what the table
     says, and the test below checks the table's answer for all of them."""
     seen, result = set(), []
-    for name, combination in NEIGHBOURS:
-        if NEAREST[name]["unmet"]:
-            marks = {name.partition("-")[2], NEAREST[name]["architecture"]}
+    for (name, combination), nearest in zip(NEIGHBOURS, NEAREST, strict=True):
+        if nearest["unmet"]:
+            marks = {name.partition("-")[2], nearest["architecture"]}
             if marks <= seen:
                 continue
             seen |= marks
@@ -87,9 +88,13 @@ RENDERED_NEIGHBOURS = _rendered_neighbours()
 def test_a_model_one_option_away_from_every_class_is_nearest_one_of_its_kind():
     """A model one option away that names no class is told what the nearest class
     of its own kind, dense or MoE, would need."""
-    refused = {name: nearest for name, nearest in NEAREST.items() if nearest["unmet"]}
+    refused = [
+        (name, nearest)
+        for (name, _), nearest in zip(NEIGHBOURS, NEAREST, strict=True)
+        if nearest["unmet"]
+    ]
     assert refused
-    for name, nearest in refused.items():
+    for name, nearest in refused:
         assert not {"MoE", "no MoE"} & set(nearest["unmet"]), name
 
 
