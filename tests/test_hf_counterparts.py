@@ -66,7 +66,7 @@ def _nearest(combination: dict) -> dict:
 NEAREST = [_nearest(combination) for _, combination in NEIGHBOURS]
 
 
-def _rendered_neighbours() -> list[tuple[str, dict]]:
+def _rendered_neighbours() -> list[tuple[str, dict, dict]]:
     """The neighbours that name a class, all of them, and of those that name none
     (most of them) each first one to change an option to a value or to be nearest
     to a class: what rendering them adds is that the adapter says what the table
@@ -78,7 +78,7 @@ def _rendered_neighbours() -> list[tuple[str, dict]]:
             if marks <= seen:
                 continue
             seen |= marks
-        result.append((name, combination))
+        result.append((name, combination, nearest))
     return result
 
 
@@ -100,16 +100,15 @@ def test_a_model_one_option_away_from_every_class_is_nearest_one_of_its_kind():
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "combination",
-    [c for _, c in RENDERED_NEIGHBOURS],
-    ids=[i for i, _ in RENDERED_NEIGHBOURS],
+    ("combination", "nearest"),
+    [(c, n) for _, c, n in RENDERED_NEIGHBOURS],
+    ids=[i for i, _, _ in RENDERED_NEIGHBOURS],
 )
-def test_one_option_away_exports_to_the_class_it_names(tmp_path, combination):
+def test_one_option_away_exports_to_the_class_it_names(tmp_path, combination, nearest):
     model_dir = render_answers(tmp_path / "m", answers(combination, "neighbour"))
     alias = f"neighbour_{len(sys.modules)}"
     spec = import_package(model_dir, alias).get_train_spec()
     adapter = sys.modules[f"{alias}.model.state_dict_adapter"]
-    nearest = _nearest(combination)
     if adapter.HF_ARCHITECTURE is None:
         assert nearest["unmet"]
         assert adapter.NEAREST_HF_ARCHITECTURE == nearest["architecture"]
