@@ -1,3 +1,3 @@
 """mytitan scaffold: generate and rehearse torchtitan model projects."""
 
-__version__ = "0.39.0"
+__version__ = "0.40.0"

@@ -171,6 +171,17 @@ RECIPES = [
             "rope_share": "half",
         },
     ),
+    # GPT-2: pre-norm LayerNorms, multi-head attention and a tanh-GELU MLP with a
+    # bias on every projection, learned positions.
+    (
+        "GPT2LMHeadModel",
+        {
+            "positional": "learned",
+            "norm": "layernorm",
+            "ffn": "gelu_tanh",
+            "bias": "every",
+        },
+    ),
     # OLMo (1): Llama's blocks around LayerNorms without weight or bias.
     ("OlmoForCausalLM", {"norm": "layernorm_noparams"}),
     # Persimmon: pre-norm LayerNorms, multi-head attention with a bias on every

@@ -31,6 +31,8 @@ OPTIONS = {
         "rope_linear",
         "rope_longrope",
         "none",
+        # GPT-2's table of position embeddings, added to the token embeddings.
+        "learned",
     ],
     # Share of each head that RoPE rotates (rope_fraction); none rotates nothing.
     "rope_share": ["whole", "half"],
@@ -202,17 +204,19 @@ def valid(combination: dict) -> bool:
         )
         and (combination["moe"] == "off" or combination["hf_layout"] in MOE_LAYOUTS)
         and (
-            combination["rope_share"] == "whole" or combination["positional"] != "none"
+            combination["rope_share"] == "whole"
+            or combination["positional"] not in UNROTATED
         )
         and (
             combination["rope_scaling_layers"] == "all" or _scales_globally(combination)
         )
         and (
-            combination["nope_layers"] == "none" or combination["positional"] != "none"
+            combination["nope_layers"] == "none"
+            or combination["positional"] not in UNROTATED
         )
         and (
             combination["qk_norm"] != "head_after_rope"
-            or combination["positional"] != "none"
+            or combination["positional"] not in UNROTATED
         )
         and (
             combination["local_rope_base"] == "shared"
@@ -235,7 +239,7 @@ def _can_warm_queries(combination: dict) -> bool:
 def _rotates_global_layers(combination: dict) -> bool:
     """Whether RoPE rotates global layers interleaved with local ones."""
     return (
-        combination["positional"] != "none"
+        combination["positional"] not in UNROTATED
         and combination["attention_window"] == "interleaved"
     )
 
@@ -280,19 +284,19 @@ def _make_valid(combination: dict, keep: set) -> None:
             combination["embeddings"] = "plain"
         else:
             combination["multipliers"] = "none"
-    if combination["rope_share"] != "whole" and combination["positional"] == "none":
+    if combination["rope_share"] != "whole" and combination["positional"] in UNROTATED:
         if "rope_share" in keep:
             combination["positional"] = "rope"
         else:
             combination["rope_share"] = "whole"
-    if combination["nope_layers"] != "none" and combination["positional"] == "none":
+    if combination["nope_layers"] != "none" and combination["positional"] in UNROTATED:
         if "nope_layers" in keep:
             combination["positional"] = "rope"
         else:
             combination["nope_layers"] = "none"
     if (
         combination["qk_norm"] == "head_after_rope"
-        and combination["positional"] == "none"
+        and combination["positional"] in UNROTATED
     ):
         if "qk_norm" in keep:
             combination["positional"] = "rope"
@@ -325,6 +329,8 @@ def _make_valid(combination: dict, keep: set) -> None:
                 combination[option] = one_kind
 
 
+# The positional encodings that rotate nothing: the options that shape RoPE need another.
+UNROTATED = ("none", "learned")
 SCALED_ROPE = ("rope_yarn", "rope_llama3", "rope_linear")
 ROTARY = ("rope", *SCALED_ROPE, "rope_longrope")
 # The RoPE kinds with an original context, which the temperature counts in.

@@ -228,6 +228,18 @@ CASES = {
         ["new", "x", "--positional", "none", "--nope-every", "4"],
         "but positional=none has no RoPE in any layer",
     ),
+    "nope_layers_with_learned_positions": (
+        ["new", "x", "--positional", "learned", "--nope-every", "4"],
+        "but positional=learned has no RoPE in any layer",
+    ),
+    "learned_positions_with_latent_attention": (
+        ["new", "x", "--attention", "mla", "--positional", "learned"],
+        "positional=learned does not apply to attention=mla yet",
+    ),
+    "qk_norm_after_learned_positions": (
+        ["new", "x", "--positional", "learned", "--qk-norm", "--qk-norm-after-rope"],
+        "qk_norm_after_rope needs RoPE, but positional is learned",
+    ),
     "llama3_freq_factors": (
         ["new", "x", "--rope-high-freq-factor", "0.5"],
         "must be greater than rope_low_freq_factor",

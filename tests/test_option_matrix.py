@@ -22,6 +22,7 @@ from .option_matrix import (
     MLA_TAKES,
     MOE_LAYOUTS,
     OPTIONS,
+    UNROTATED,
     answers,
     full_matrix,
     full_matrix_size,
@@ -61,16 +62,21 @@ def test_pairwise_set_covers_every_pair():
         if layout not in MOE_LAYOUTS
         for moe in OPTIONS["moe"][1:]
     } | {(("bias", "every"), ("moe", moe)) for moe in OPTIONS["moe"][1:]} | {
-        (("positional", "none"), ("rope_share", "half"))
-    } | {(("positional", "none"), ("qk_norm", "head_after_rope"))} | {
-        (("nope_layers", "every_2nd"), ("positional", "none"))
+        pair
+        for positional in UNROTATED
+        for pair in (
+            (("positional", positional), ("rope_share", "half")),
+            (("positional", positional), ("qk_norm", "head_after_rope")),
+            (("nope_layers", "every_2nd"), ("positional", positional)),
+            (("local_rope_base", "own"), ("positional", positional)),
+        )
     } | {
         (("positional", positional), ("rope_scaling_layers", "global"))
-        for positional in ("rope", "rope_longrope", "none")
+        for positional in ("rope", "rope_longrope", *UNROTATED)
     } | {
         (("attention_window", window), ("rope_scaling_layers", "global"))
         for window in ("full", "all_local")
-    } | {(("local_rope_base", "own"), ("positional", "none"))} | {
+    } | {
         (("attention_window", window), ("local_rope_base", "own"))
         for window in ("full", "all_local")
     } | {(("embeddings", "scaled"), ("multipliers", "granite"))} | {
@@ -89,7 +95,7 @@ def test_pairwise_set_covers_every_pair():
         # a scaled RoPE, of one kind in every layer.
         tuple(sorted([("attention_temperature", True), pair]))
         for pair in [
-            *(("positional", p) for p in ("rope", "rope_linear", "none")),
+            *(("positional", p) for p in ("rope", "rope_linear", *UNROTATED)),
             ("local_rope_base", "own"),
             ("rope_scaling_layers", "global"),
         ]

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .conftest import assert_ruff_clean, render_answers
-from .option_matrix import MLA_TAKES, OPTIONS, TEMPERATURE_ROPE
+from .option_matrix import MLA_TAKES, OPTIONS, TEMPERATURE_ROPE, UNROTATED
 
 FAST = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 EXHAUSTIVE = settings(
@@ -72,9 +72,12 @@ def valid_answers(draw):
         # The option matrix's qk-norm values are scopes, but for the after-RoPE one.
         scopes = [v for v in OPTIONS["qk_norm"][1:] if v != "head_after_rope"]
         answers["qk_norm_scope"] = draw(st.sampled_from(scopes))
-        if answers["qk_norm_scope"] != "full" and answers["positional"] != "none":
+        if (
+            answers["qk_norm_scope"] != "full"
+            and answers["positional"] not in UNROTATED
+        ):
             answers["qk_norm_after_rope"] = draw(st.booleans())
-    if answers["positional"] != "none" and "attention" not in answers:
+    if answers["positional"] not in UNROTATED and "attention" not in answers:
         # Head dimensions here are multiples of 16: every share rotates an even count.
         answers["rope_fraction"] = draw(st.sampled_from([1.0, 0.5, 0.25]))
     if answers["positional"] == "rope_longrope":
@@ -134,7 +137,7 @@ def _expected_valid(a) -> bool:
         not a["head_dim"] and a["dim"] % a["n_heads"]
     ):
         return False
-    if a["positional"] == "none":
+    if a["positional"] in UNROTATED:
         return True  # nothing rotates; rope_fraction is not asked
     head = a["head_dim"] or a["dim"] // a["n_heads"]
     debug_head = 32 if a["head_dim"] else 16  # the debugmodel flavor's
@@ -154,7 +157,7 @@ shapes = st.fixed_dictionaries(
         "n_heads": st.integers(-1, 12),
         "n_kv_heads": st.integers(-1, 12),
         "head_dim": st.integers(-2, 40),
-        "positional": st.sampled_from(["rope", "none"]),
+        "positional": st.sampled_from(["rope", "none", "learned"]),
         "rope_fraction": st.sampled_from([1.0, 0.5, 0.25, 0.3, 0.125, 0.0, 1.5]),
         "extra_flavors": st.just({}),
     }

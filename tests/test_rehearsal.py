@@ -305,6 +305,45 @@ def test_the_embeddings_norm_stays_on_the_first_pipeline_stage(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
+def learned_positions_project(tmp_path_factory):
+    # GPT-2's recipe (untied, so that PP splits it): learned positions added to the
+    # token embeddings, LayerNorms, a tanh-GELU MLP, a bias on every projection.
+    answers = {"positional": "learned", "norm": "layernorm", "ffn": "gelu_tanh"}
+    answers |= {"linear_bias": True, "n_kv_heads": 32, "max_seq_len": 1024}
+    return Project(tmp_path_factory.mktemp("learned_positions"), answers)
+
+
+@pytest.mark.parametrize("layout", ["TP2", "CP2", "PP2"])
+def test_learned_positions_match_one_process(learned_positions_project, layout):
+    """The position table lives in the first block, so the first pipeline stage
+    keeps it; TP splits it by position as the token embeddings are split by token;
+    under CP each rank looks up the places its load-balanced chunks hold in the
+    whole sequence (the trainer's `positions`), and so does validation."""
+    losses = learned_positions_project.run(LAYOUTS[layout], layout)
+    learned_positions_project.assert_matches_baseline(layout, losses)
+
+
+# GPT-2's checkpoints stack q, k and v into c_attn and keep Conv1D weights, the
+# transpose of a Linear's, and its position table outside the blocks (wpe): on a
+# 2-D mesh, every transposed matrix is sharded along both of its dimensions.
+def test_gpt2_checkpoints_save_sharded_as_one_process(learned_positions_project):
+    readme = (learned_positions_project.model_dir / "README.md").read_text()
+    assert "GPT2LMHeadModel" in readme
+    saved = learned_positions_project.assert_hf_exports_equal_one_process(["FSDP2xTP2"])
+    assert {"transformer.wpe.weight", "transformer.h.0.attn.c_attn.weight"} <= set(
+        saved
+    )
+
+
+def test_gpt2_checkpoints_load_sharded_as_one_process(
+    learned_positions_project, tmp_path
+):
+    learned_positions_project.assert_hf_import_matches_baseline(
+        "FSDP2xTP2", tmp_path / "unused"
+    )
+
+
+@pytest.fixture(scope="module")
 def latent_project(tmp_path_factory):
     # Latent attention with queries at full rank (DeepSeek-V2-Lite's), a LayerNorm
     # on its latent, linear RoPE, tied; the MoE rehearsals take the bottleneck.

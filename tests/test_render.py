@@ -103,11 +103,12 @@ def test_state_dict_adapter_round_trip(rendered_variants, variant):
     state_dict = model.state_dict()
     adapter = spec.state_dict_adapter(args, None)
     hf = adapter.to_hf(state_dict)
-    # Falcon keeps its modules in transformer, GPT-NeoX in gpt_neox (its output
-    # projection is embed_out), the other classes in model.
+    # Falcon and GPT-2 keep their modules in transformer, GPT-NeoX in gpt_neox (its
+    # output projection is embed_out), the other classes in model.
     top, output = {
         "FalconForCausalLM": ("transformer.", "lm_head."),
         "GPTNeoXForCausalLM": ("gpt_neox.", "embed_out."),
+        "GPT2LMHeadModel": ("transformer.", "lm_head."),
     }.get(COUNTERPARTS.get(variant), ("model.", "lm_head."))
     assert all(k.startswith((top, output)) for k in hf)
     back = adapter.from_hf(hf)
@@ -203,6 +204,7 @@ COUNTERPARTS = {
     "granite4_like": "GraniteMoeHybridForCausalLM",
     "granite4_nope": "GraniteMoeHybridForCausalLM",
     "nemotron_like": "NemotronForCausalLM",
+    "gpt2_like": "GPT2LMHeadModel",
 }
 
 
@@ -284,6 +286,24 @@ def test_impossible_layouts_are_refused_before_training(
     for name, value in settings.items():
         setattr(job_config.parallelism, name, value)
     with pytest.raises(ValueError, match=message):
+        args.update_from_config(job_config)
+
+
+def test_learned_positions_keep_their_table_and_refuse_longer_sequences(
+    rendered_variants,
+):
+    """The position table's size is what checkpoints hold: training on shorter
+    sequences keeps it, on longer ones is refused (RoPE models resize instead)."""
+    from torchtitan.config import JobConfig
+
+    package = import_package(rendered_variants["gpt2_like"], "variant_gpt2_like")
+    args = package.get_train_spec().model_args["1B"]
+    job_config = JobConfig()
+    job_config.training.seq_len = 128
+    args.update_from_config(job_config)
+    assert args.max_seq_len == 1024
+    job_config.training.seq_len = 1025
+    with pytest.raises(ValueError, match="exceeds max_seq_len 1024, the learned"):
         args.update_from_config(job_config)
 
 

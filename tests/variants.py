@@ -72,7 +72,10 @@ with a query bottleneck and DeepSeek's YaRN from 4K to 160K, heads of 128 withou
 and 64 with;
 sigmoid routing within the best expert groups, a shared expert, routing biases, a
 dense first block) and mla_dense_layernorm (latent attention in a dense model of
-LayerNorms, no class: DeepSeek's names, tied, linear RoPE).
+LayerNorms, no class: DeepSeek's names, tied, linear RoPE), and gpt2_like (GPT-2:
+pre-norm LayerNorms, multi-head attention with q, k and v stacked into c_attn and
+Conv1D weights in the checkpoints, a tanh-GELU MLP, a bias on every projection,
+learned positions, tied). learned_swiglu has learned positions and no class.
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -160,6 +163,19 @@ VARIANTS = {
         "weight_tying": True,
     },
     "post_nope_gelu": {"norm_placement": "post", "positional": "none", "ffn": "gelu"},
+    # GPT-2's recipe: learned positions, LayerNorms, a tanh-GELU MLP, a bias on
+    # every projection, MHA, tied embeddings, a table of 1024 positions.
+    "gpt2_like": {
+        "positional": "learned",
+        "norm": "layernorm",
+        "ffn": "gelu_tanh",
+        "linear_bias": True,
+        "n_kv_heads": 32,
+        "weight_tying": True,
+        "max_seq_len": 1024,
+    },
+    # Learned positions in Llama's blocks, tied: no transformers class has them.
+    "learned_swiglu": {"positional": "learned", "weight_tying": True},
     "mistral_like": {"sliding_window": 4096, "positional": "rope", "rope_theta": 1e6},
     "gemma_like": {
         "sliding_window": 512,
