@@ -77,6 +77,7 @@ SUPPORTED_MODEL_TYPES = (
     "hunyuan_v1_moe",
     "minimax_m2",
     "ministral3",
+    "gpt2",
 )
 # Model types with no transformers class of their own whose releases are another
 # type's architecture under their own name: Moonshot's Kimi K2 (Instruct,
@@ -95,6 +96,7 @@ _DROPOUT_KEYS = {
     "gpt_neox": ("hidden_dropout",),
     "phi": ("resid_pdrop", "embd_pdrop"),
     "persimmon": ("hidden_dropout",),
+    "gpt2": ("resid_pdrop", "embd_pdrop", "attn_pdrop"),
 }
 # Granite 3's blocks (constant multipliers on the embeddings, residual branches,
 # scores and logits), dense or with Mixtral's routing (GraniteMoe), Granite 4's
@@ -127,7 +129,9 @@ _ONE_FLAG_BIAS_KEYS = {
     "gpt_neox": "attention_bias",
 }
 # Model types with a bias on every projection and no flag to drop it.
-_ALWAYS_BIASED_TYPES = ("phi", "persimmon")
+_ALWAYS_BIASED_TYPES = ("phi", "persimmon", "gpt2")
+# Model types with a table of learned positions, added to the token embeddings.
+_LEARNED_POSITION_TYPES = ("gpt2",)
 # Model types with a bias on the output projection too (output_bias).
 _OUTPUT_BIAS_TYPES = ("phi",)
 # GeGLU blocks, embeddings scaled by sqrt(dim), and RMSNorms that scale by
@@ -207,6 +211,7 @@ _LAYER_NORMS = {
     "phi": "layernorm",
     "olmo": "layernorm_noparams",  # OLMo 1's non-parametric LayerNorms
     "persimmon": "layernorm",
+    "gpt2": "layernorm",
     "nanochat": "rmsnorm_noparams",  # RMSNorms without weight
 }
 # The key of the norms' eps, where it is neither rms_norm_eps (RMSNorm) nor
@@ -215,6 +220,7 @@ _NORM_EPS_KEYS = {
     "nemotron": "norm_eps",
     "starcoder2": "norm_epsilon",
     "falcon": "layer_norm_epsilon",
+    "gpt2": "layer_norm_epsilon",
 }
 # The norms' eps of the model types that fix it (no config key).
 _FIXED_NORM_EPS = {"olmo": 1e-5}
@@ -237,6 +243,15 @@ _PARTIAL_ROTARY_DEFAULTS = {
 # Config keys that a model type's config class reads as another one's field
 # (GPT-NeoX's RoPE base and rotated share, read into rope_parameters).
 _OWN_SPELLINGS = {
+    # GPT-2's configs spell the common fields its own way (its attribute_map reads
+    # the common names as these, the other way round).
+    "gpt2": {
+        "n_embd": "hidden_size",
+        "n_layer": "num_hidden_layers",
+        "n_head": "num_attention_heads",
+        "n_positions": "max_position_embeddings",
+        "n_inner": "intermediate_size",
+    },
     "gpt_neox": {
         "rotary_emb_base": "rope_theta",
         "rotary_pct": "partial_rotary_factor",
@@ -351,11 +366,13 @@ def _aliases(model_type: str) -> dict[str, str]:
     """The config keys that transformers' config class reads as another field."""
     config_class = _config_class(model_type)
     names = {field.name for field in dataclasses.fields(config_class)}
+    own = _OWN_SPELLINGS.get(model_type, {})
     return {
         alias: field
         for alias, field in getattr(config_class, "attribute_map", {}).items()
-        if alias not in names and field in names
-    } | _OWN_SPELLINGS.get(model_type, {})
+        # GPT-2's are the other way round: its own spellings become the common names.
+        if alias not in names and field in names and field not in own
+    } | own
 
 
 def _unaliased(config: dict[str, Any], model_type: str) -> dict[str, Any]:
@@ -397,6 +414,9 @@ def _ffn(config: dict[str, Any], model_type: str) -> str:
         # An MLP without a gate, exact GELU (Pythia) or its tanh approximation
         # (Phi's gelu_new).
         return "gelu_tanh" if config["hidden_act"] in _TANH_GELUS else "gelu"
+    if model_type == "gpt2":
+        # GPT-2's MLP: c_fc then c_proj, its gelu_new the tanh approximation.
+        return "gelu_tanh" if config["activation_function"] in _TANH_GELUS else "gelu"
     return "relu2" if model_type in _RELU2_TYPES else "swiglu"
 
 
@@ -705,6 +725,8 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         expect("activation", ("gelu",))
     elif model_type in ("gpt_neox", "phi"):
         expect("hidden_act", ("gelu", *_TANH_GELUS))
+    elif model_type == "gpt2":
+        expect("activation_function", ("gelu", *_TANH_GELUS))
     else:
         activation = {
             "swiglu": "silu",
@@ -742,6 +764,12 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     ):
         expect("attention_bias", (False, None))
         expect("mlp_bias", (False, None))
+    if model_type == "gpt2":
+        # Scores scaled by head_dim ** -0.5 alone, as SDPA scales them; no
+        # encoder to attend to. (reorder_and_upcast_attn changes only rounding.)
+        expect("scale_attn_weights", (True,))
+        expect("scale_attn_by_inverse_layer_idx", (False,))
+        expect("add_cross_attention", (False,))
     if model_type == "seed_oss":
         # Its attention_bias is Qwen2's q/k/v bias; the output's is another.
         expect("attention_out_bias", (False, None))
@@ -989,7 +1017,7 @@ def _kv_heads(config: dict[str, Any], model_type: str) -> int:
     one with multi_query, else one per query head; GPT-NeoX and Persimmon have
     one per query head, whatever the config says."""
     heads = config["num_attention_heads"]
-    if model_type in ("gpt_neox", "persimmon"):
+    if model_type in ("gpt_neox", "persimmon", "gpt2"):
         return heads  # multi-head attention only
     if model_type != "falcon":
         return config.get("num_key_value_heads") or heads
@@ -1007,6 +1035,9 @@ def _ffn_hidden_dim(config: dict[str, Any], model_type: str) -> int:
         return config["moe_intermediate_size"]
     if model_type in _SHARED_MLP_TYPES:
         return config["shared_intermediate_size"]
+    if model_type == "gpt2":
+        # GPT-2's config class makes a missing width (n_inner) four times n_embd.
+        return config.get("intermediate_size") or 4 * config["hidden_size"]
     return config["intermediate_size"]
 
 
@@ -1207,6 +1238,8 @@ def _nparams(answers: dict[str, Any]) -> int:
     block_norms = {"sandwich": 4, "parallel": 1}.get(answers["norm_placement"], 2)
     if answers.get("embedding_norm"):
         embeddings += norm
+    if answers["positional"] == "learned":
+        embeddings += answers["max_seq_len"] * dim  # the position table
     return embeddings + layers * (attention + block_norms * norm) + feed_forward + norm
 
 
@@ -1491,7 +1524,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     ] + (
         []
         if "intermediate_size" in config
-        or model_type in (*_NO_DENSE_TYPES, *_SHARED_MLP_TYPES, "falcon")
+        or model_type in (*_NO_DENSE_TYPES, *_SHARED_MLP_TYPES, "falcon", "gpt2")
         else ["intermediate_size"]
     )
     if not _all_dense(config, model_type):
@@ -1627,6 +1660,9 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers["logit_softcap"] = float(config["final_logit_softcapping"] or 0.0)
     if nope:
         answers["positional"] = "none"
+        del answers["rope_theta"]
+    if model_type in _LEARNED_POSITION_TYPES:
+        answers["positional"] = "learned"  # its table is max_seq_len long
         del answers["rope_theta"]
     if rope["partial_rotary_factor"] != 1.0:
         answers["rope_fraction"] = rope["partial_rotary_factor"]

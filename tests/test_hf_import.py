@@ -35,6 +35,8 @@ from .variants import PHI35_ROPE
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
 CONFIG_NAMES = sorted(p.name for p in CONFIGS.glob("*.json"))
+# The configs of models whose positions are a learned table: no RoPE keys to read.
+LEARNED_POSITIONS = ("gpt2.json",)
 
 
 def _hf_model(config: dict, device: str = "cpu") -> torch.nn.Module:
@@ -79,8 +81,18 @@ def _hf_nparams(config: dict) -> int:
     return sum(p.numel() for p in parameters if p.requires_grad)
 
 
+# GPT-2's spellings of the common fields, which its config class also reads.
+GPT2_SPELLINGS = {
+    "n_embd": "hidden_size",
+    "n_layer": "num_hidden_layers",
+    "n_head": "num_attention_heads",
+    "n_positions": "max_position_embeddings",
+}
+
+
 def _tiny(config: dict) -> dict:
     """The same architecture at toy sizes (RoPE settings, tying, biases kept)."""
+    config = {GPT2_SPELLINGS.get(key, key): value for key, value in config.items()}
     heads, kv = (
         4,
         4 if config.get("num_key_value_heads") == config["num_attention_heads"] else 2,
@@ -125,6 +137,8 @@ def _tiny(config: dict) -> dict:
         tiny["rope_parameters"] = {**rope, "original_max_position_embeddings": 8}
     if "sliding_window_pattern" in config:
         tiny["sliding_window_pattern"] = 2  # a local layer, then a global one
+    if config["model_type"] == "gpt2":
+        tiny["n_inner"] = tiny.pop("intermediate_size")  # GPT-2's only name for it
     if "query_pre_attn_scalar" in config:
         # Gemma scales scores by query_pre_attn_scalar ** -0.5: its head size, or
         # (Gemma 2 27B) another.
@@ -1018,10 +1032,11 @@ def test_tiny_version_matches_transformers(tmp_path, config_name):
     spec, answers = _render(tmp_path, path, "tiny")
     seq_len = 24
     # Trained on the test's sequences, as training.seq_len sets it: LongRoPE
-    # picks its factors by this length, as transformers does by the input's.
-    args = dataclasses.replace(
-        spec.model_args[answers["flavor_name"]], max_seq_len=seq_len
-    )
+    # picks its factors by this length, as transformers does by the input's (a
+    # learned position table keeps its size).
+    args = spec.model_args[answers["flavor_name"]]
+    if answers["positional"] != "learned":
+        args = dataclasses.replace(args, max_seq_len=seq_len)
     torch.manual_seed(0)
     hf_model = _hf_model(tiny).eval()
     randomize_norms_and_biases(hf_model)
@@ -1191,7 +1206,9 @@ def test_answers_for_smollm3():
     assert answers["flavor_name"] == "3.1B"
 
 
-@pytest.mark.parametrize("config_name", CONFIG_NAMES)
+@pytest.mark.parametrize(
+    "config_name", [name for name in CONFIG_NAMES if name not in LEARNED_POSITIONS]
+)
 def test_a_config_without_rope_keys_takes_transformers_default_theta(
     tmp_path, config_name
 ):
@@ -1707,6 +1724,21 @@ def test_answers_for_starcoder2():
     assert (answers["weight_tying"], answers["flavor_name"]) == (True, "3B")
 
 
+def test_answers_for_gpt2(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "gpt2.json")
+    # 12 pre-norm blocks of LayerNorms, multi-head attention and a tanh-GELU MLP
+    # four times as wide, a bias on every projection, a table of 1024 learned
+    # positions, tied embeddings: GPT-2 small (124M parameters).
+    assert (answers["positional"], answers["max_seq_len"]) == ("learned", 1024)
+    assert "rope_theta" not in answers
+    assert (answers["norm"], answers["norm_placement"]) == ("layernorm", "pre")
+    assert (answers["ffn"], answers["ffn_hidden_dim"]) == ("gelu_tanh", 4 * 768)
+    assert (answers["n_heads"], answers["n_kv_heads"]) == (12, 12)
+    assert answers["linear_bias"] and "qkv_bias" not in answers
+    assert (answers["weight_tying"], answers["flavor_name"]) == (True, "124M")
+    _assert_renders_with_counterpart(tmp_path, "gpt2.json", "GPT2LMHeadModel")
+
+
 def test_answers_for_falcon(tmp_path):
     answers = answers_from_hf_config(CONFIGS / "falcon-7b.json")
     # Parallel blocks behind one LayerNorm, an exact-GELU MLP four times as wide
@@ -2206,6 +2238,7 @@ def _render_warnings(tmp_path: Path, config: dict) -> tuple[Path, list[str]]:
         ("seed-oss-36b.json", {}, "attention_dropout=0.1, residual_dropout=0.1"),
         ("stablelm-3b-4e1t.json", {"hidden_dropout": 0.1}, "hidden_dropout=0.1"),
         ("pythia-160m.json", {"hidden_dropout": 0.1}, "hidden_dropout=0.1"),
+        ("gpt2.json", {}, "resid_pdrop=0.1, embd_pdrop=0.1, attn_pdrop=0.1"),
         (
             "phi-3-mini-4k-instruct.json",
             {"resid_pdrop": 0.1, "embd_pdrop": 0.2},
@@ -2825,8 +2858,8 @@ def test_answers_for_llama_rope_scaling():
         ),
         (
             "llama-3.2-1b.json",
-            {"model_type": "gpt2"},
-            ["model_type 'gpt2' is not supported"],
+            {"model_type": "opt"},
+            ["model_type 'opt' is not supported"],
         ),
         (
             # transformers' Ministral 3 multiplies by the temperature's beta,
@@ -2839,6 +2872,23 @@ def test_answers_for_llama_rope_scaling():
             "ministral3-defaults.json",
             {"rope_parameters": {"rope_type": "default", "llama_4_scaling_beta": 0.1}},
             ["rope llama_4_scaling_beta='0.1 with rope_type default'"],
+        ),
+        (
+            # GPT-2's scores divided by the layer's depth too (Mistral's GPT-2s),
+            # or not scaled at all; its blocks attending to an encoder.
+            "gpt2.json",
+            {
+                "scale_attn_by_inverse_layer_idx": True,
+                "scale_attn_weights": False,
+                "add_cross_attention": True,
+                "activation_function": "relu",
+            },
+            [
+                "scale_attn_by_inverse_layer_idx=True",
+                "scale_attn_weights=False",
+                "add_cross_attention=True",
+                "activation_function='relu'",
+            ],
         ),
     ],
 )
