@@ -127,7 +127,7 @@ def test_committed_class_cover_is_current():
     the option matrix are now, and every class that some model names has a recipe."""
     cover = committed_cover()
     assert cover["fingerprint"] == fingerprint(), (
-        f"tests/data/class_cover.json is stale: run `{REFRESH}` (about forty minutes) "
+        f"tests/data/class_cover.json is stale: run `{REFRESH}` (twenty to forty minutes) "
         "and commit it"
     )
     assert set(cover["members"]) == {a for a, _ in RECIPES}
