@@ -2874,8 +2874,8 @@ def test_answers_for_llama_rope_scaling():
             ["rope llama_4_scaling_beta='0.1 with rope_type default'"],
         ),
         (
-            # GPT-2's scores divided by the layer's depth too (Mistral's GPT-2s),
-            # or not scaled at all; its blocks attending to an encoder.
+            # GPT-2's scores also divided by the layer's depth, or not scaled at
+            # all; blocks that attend to an encoder; an activation of another kind.
             "gpt2.json",
             {
                 "scale_attn_by_inverse_layer_idx": True,

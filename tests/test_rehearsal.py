@@ -325,7 +325,8 @@ def test_learned_positions_match_one_process(learned_positions_project, layout):
 
 # GPT-2's checkpoints stack q, k and v into c_attn and keep Conv1D weights, the
 # transpose of a Linear's, and its position table outside the blocks (wpe): on a
-# 2-D mesh, every transposed matrix is sharded along both of its dimensions.
+# 2-D mesh, the matrices to transpose are sharded by FSDP and TP at once (the
+# output projections along both of their dimensions).
 def test_gpt2_checkpoints_save_sharded_as_one_process(learned_positions_project):
     readme = (learned_positions_project.model_dir / "README.md").read_text()
     assert "GPT2LMHeadModel" in readme
