@@ -8,6 +8,7 @@ command-line string into the question's type. Copier itself validates the values
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -70,6 +71,7 @@ _TYPE_WORDS = {
 def questions() -> dict[str, Question]:
     """The askable questions of copier.yml, in order (computed values excluded)."""
     spec = yaml.safe_load((template_root() / "copier.yml").read_text())
+    computed = _computed_conditions(spec)
     result = {}
     for name, body in spec.items():
         if name.startswith("_") or body.get("when") is False:
@@ -81,9 +83,31 @@ def questions() -> dict[str, Question]:
             type=body.get("type", "str"),
             help=" ".join(str(body.get("help", "")).split()),
             choices=tuple(str(v) for v in values),
-            when=_condition(body.get("when")),
+            when=_spelled_out(_condition(body.get("when")), computed),
         )
     return result
+
+
+def _computed_conditions(spec: dict[str, Any]) -> dict[str, str]:
+    """copier.yml's computed yes/no values (rotary), each as the condition on the
+    answers that defines it."""
+    return {
+        name: _condition(body.get("default"))
+        for name, body in spec.items()
+        if not name.startswith("_")
+        and body.get("when") is False
+        and body.get("type") == "bool"
+    }
+
+
+def _spelled_out(condition: str, computed: dict[str, str]) -> str:
+    """`condition` in terms of answers a user gives: each computed value in it
+    replaced by its definition, as an error message must name what to change."""
+    if condition in computed:
+        return computed[condition]
+    for name, definition in computed.items():
+        condition = re.sub(rf"\b{name}\b", f"({definition})", condition)
+    return condition
 
 
 def _condition(when: Any) -> str:
