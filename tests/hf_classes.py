@@ -182,6 +182,18 @@ RECIPES = [
             "bias": "every",
         },
     ),
+    # GPTBigCode (StarCoder 1, SantaCoder): GPT-2's blocks with multi-query
+    # attention.
+    (
+        "GPTBigCodeForCausalLM",
+        {
+            "positional": "learned",
+            "norm": "layernorm",
+            "ffn": "gelu_tanh",
+            "bias": "every",
+            "attention": "mqa",
+        },
+    ),
     # OLMo (1): Llama's blocks around LayerNorms without weight or bias.
     ("OlmoForCausalLM", {"norm": "layernorm_noparams"}),
     # Persimmon: pre-norm LayerNorms, multi-head attention with a bias on every

@@ -11,6 +11,7 @@ import torch
 import yaml
 
 from .conftest import (
+    assert_hf_class_gives_equal_logits,
     assert_parameter_counts,
     assert_ruff_clean,
     debug_model,
@@ -103,12 +104,13 @@ def test_state_dict_adapter_round_trip(rendered_variants, variant):
     state_dict = model.state_dict()
     adapter = spec.state_dict_adapter(args, None)
     hf = adapter.to_hf(state_dict)
-    # Falcon and GPT-2 keep their modules in transformer, GPT-NeoX in gpt_neox (its
-    # output projection is embed_out), the other classes in model.
+    # Falcon, GPT-2 and GPTBigCode keep their modules in transformer, GPT-NeoX in
+    # gpt_neox (its output projection is embed_out), the other classes in model.
     top, output = {
         "FalconForCausalLM": ("transformer.", "lm_head."),
         "GPTNeoXForCausalLM": ("gpt_neox.", "embed_out."),
         "GPT2LMHeadModel": ("transformer.", "lm_head."),
+        "GPTBigCodeForCausalLM": ("transformer.", "lm_head."),
     }.get(COUNTERPARTS.get(variant), ("model.", "lm_head."))
     assert all(k.startswith((top, output)) for k in hf)
     back = adapter.from_hf(hf)
@@ -205,6 +207,7 @@ COUNTERPARTS = {
     "granite4_nope": "GraniteMoeHybridForCausalLM",
     "nemotron_like": "NemotronForCausalLM",
     "gpt2_like": "GPT2LMHeadModel",
+    "starcoder_like": "GPTBigCodeForCausalLM",
 }
 
 
@@ -307,6 +310,25 @@ def test_learned_positions_keep_their_table_and_refuse_longer_sequences(
     job_config.training.seq_len = 1025
     with pytest.raises(ValueError, match="exceeds max_seq_len 1024, the learned"):
         args.update_from_config(job_config)
+
+
+def test_gpt_bigcode_flavors_with_a_key_value_head_each_export_as_multi_head(
+    tmp_path, rendered_variants
+):
+    """A StarCoder model's flavor with a key/value head per query head is
+    GPTBigCode's multi_query false: c_attn's rows, grouped by key/value head, are
+    laid out for it, and transformers reads them back to the same logits."""
+    package = import_package(
+        rendered_variants["starcoder_like"], "variant_starcoder_like"
+    )
+    adapter = sys.modules["variant_starcoder_like.model.state_dict_adapter"]
+    spec = package.get_train_spec()
+    args = spec.model_args["debugmodel"]
+    assert adapter.hf_config(args)["multi_query"] is True
+    multi_head = dataclasses.replace(args, n_kv_heads=args.n_heads)
+    assert adapter.hf_config(multi_head)["multi_query"] is False
+    spec = dataclasses.replace(spec, model_args={"debugmodel": multi_head})
+    assert_hf_class_gives_equal_logits(spec, adapter, tmp_path)
 
 
 @pytest.mark.parametrize(

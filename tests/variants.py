@@ -75,7 +75,9 @@ dense first block) and mla_dense_layernorm (latent attention in a dense model of
 LayerNorms, no class: DeepSeek's names, tied, linear RoPE), and gpt2_like (GPT-2:
 pre-norm LayerNorms, multi-head attention with q, k and v stacked into c_attn and
 Conv1D weights in the checkpoints, a tanh-GELU MLP, a bias on every projection,
-learned positions, tied). learned_swiglu has learned positions and no class.
+learned positions, tied), and starcoder_like (GPTBigCode, StarCoder 1's: GPT-2's
+blocks with multi-query attention, Linear projections, q, k and v grouped by
+key/value head in the checkpoints). learned_swiglu has learned positions and no class.
 deepseek_like_moe takes the other MoE branches, and partial RoPE with YaRN.
 """
 
@@ -173,6 +175,17 @@ VARIANTS = {
         "n_kv_heads": 32,
         "weight_tying": True,
         "max_seq_len": 1024,
+    },
+    # StarCoder's recipe: GPT-2's with one key/value head for all query heads
+    # and a table of 8192 positions.
+    "starcoder_like": {
+        "positional": "learned",
+        "norm": "layernorm",
+        "ffn": "gelu_tanh",
+        "linear_bias": True,
+        "n_kv_heads": 1,
+        "weight_tying": True,
+        "max_seq_len": 8192,
     },
     # Learned positions in Llama's blocks, tied: no transformers class has them.
     "learned_swiglu": {"positional": "learned", "weight_tying": True},
