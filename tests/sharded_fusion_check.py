@@ -1,6 +1,7 @@
 """Run by torchrun, 2 processes on gloo (tests/test_sharded_fusion.py): an adapter
 whose checkpoints stack projections into one matrix (Phi-3's, GLM's and Granite 4's
-layouts, Falcon's q/k/v), or keep RoPE rows another way (nanochat's signs), converts
+layouts, Falcon's, GPT-NeoX's, GPT-2's and GPTBigCode's q/k/v), or keep RoPE rows
+another way (nanochat's signs), converts
 FSDP-sharded weights to and from HF names as it converts whole ones, and keeps them
 sharded: no rank holds a stacked matrix whole once it is built. argv[1]: a rendered
 model folder; argv[2]: "stacked" or "unstacked", whether its layout stacks any."""
@@ -22,11 +23,13 @@ def local_elements(state_dict: dict) -> int:
     return sum(value.to_local().numel() for value in state_dict.values())
 
 
-def assert_sharded_copies(state_dict: dict) -> None:
-    """Each value sharded by rows, its local rows a tensor of their own (not a
-    view that keeps a whole matrix alive)."""
+def assert_sharded_copies(state_dict: dict, transposed: tuple = ()) -> None:
+    """Each value sharded by rows (by columns where the layout transposes it:
+    GPT-2's Conv1D weights, named in `transposed`), its local part a tensor of
+    its own (not a view that keeps a whole matrix alive)."""
     for key, value in state_dict.items():
-        assert isinstance(value, DTensor) and value.placements == (Shard(0),), key
+        dim = 1 if key.split(".", 3)[-1] in transposed else 0
+        assert isinstance(value, DTensor) and value.placements == (Shard(dim),), key
         local = value.to_local()
         assert (
             local.untyped_storage().nbytes() == local.numel() * local.element_size()
@@ -54,11 +57,12 @@ def main(model_dir: Path, stacked: bool) -> None:
     for key, value in hf.items():
         torch.testing.assert_close(value.full_tensor(), expected[key], atol=0, rtol=0)
     # The stacked matrices, by the names the layout gives them (none in Llama's).
-    stacked_names = getattr(sys.modules[type(adapter).__module__], "_FUSED_KEYS", {})
+    module = sys.modules[type(adapter).__module__]
+    stacked_names = getattr(module, "_FUSED_KEYS", {})
     assert bool(stacked_names) == stacked, f"stacks {sorted(stacked_names)}"
     fused = {key: hf[key] for key in hf if key.split(".", 3)[-1] in stacked_names}
     assert len(fused) == len(stacked_names) * args.n_layers, sorted(fused)
-    assert_sharded_copies(fused)
+    assert_sharded_copies(fused, getattr(module, "_CONV1D_WEIGHTS", ()))
     # The HF state dict holds no more than the model's shards (less when tied).
     ratio = local_elements(hf) / local_elements(sharded)
     print(f"rank {dist.get_rank()}: HF/model local elements {ratio:.3f}")

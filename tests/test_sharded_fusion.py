@@ -1,5 +1,6 @@
 """Stacked HF matrices (Phi-3's q/k/v and gate/up, GLM's and Granite 4's gate/up,
-Falcon's q/k/v grouped by key/value head) stay sharded when the adapter converts
+Falcon's, GPT-NeoX's and GPTBigCode's q/k/v grouped by key/value head, GPT-2's q/k/v
+transposed into a Conv1D weight) stay sharded when the adapter converts
 FSDP-sharded weights: torch.cat of sharded parts would give every rank the whole
 matrix, for every block at once. So do nanochat's q/k rows, whose RoPE signs the
 adapter flips."""
@@ -28,6 +29,8 @@ LAYOUTS = {
     "granite4_like": "stacked",
     "falcon_like": "stacked",
     "neox_like": "stacked",
+    "gpt2_like": "stacked",
+    "starcoder_like": "stacked",
     "nanochat_like": "unstacked",
 }
 
