@@ -78,6 +78,7 @@ SUPPORTED_MODEL_TYPES = (
     "minimax_m2",
     "ministral3",
     "gpt2",
+    "gpt_bigcode",
 )
 # Model types with no transformers class of their own whose releases are another
 # type's architecture under their own name: Moonshot's Kimi K2 (Instruct,
@@ -97,6 +98,7 @@ _DROPOUT_KEYS = {
     "phi": ("resid_pdrop", "embd_pdrop"),
     "persimmon": ("hidden_dropout",),
     "gpt2": ("resid_pdrop", "embd_pdrop", "attn_pdrop"),
+    "gpt_bigcode": ("resid_pdrop", "embd_pdrop", "attn_pdrop"),
 }
 # Granite 3's blocks (constant multipliers on the embeddings, residual branches,
 # scores and logits), dense or with Mixtral's routing (GraniteMoe), Granite 4's
@@ -129,9 +131,12 @@ _ONE_FLAG_BIAS_KEYS = {
     "gpt_neox": "attention_bias",
 }
 # Model types with a bias on every projection and no flag to drop it.
-_ALWAYS_BIASED_TYPES = ("phi", "persimmon", "gpt2")
+_ALWAYS_BIASED_TYPES = ("phi", "persimmon", "gpt2", "gpt_bigcode")
+# GPT-2 and GPTBigCode (StarCoder 1, SantaCoder): GPT-2's config keys and blocks,
+# GPTBigCode's with one key/value head (multi_query).
+_GPT2_TYPES = ("gpt2", "gpt_bigcode")
 # Model types with a table of learned positions, added to the token embeddings.
-_LEARNED_POSITION_TYPES = ("gpt2",)
+_LEARNED_POSITION_TYPES = _GPT2_TYPES
 # Model types with a bias on the output projection too (output_bias).
 _OUTPUT_BIAS_TYPES = ("phi",)
 # GeGLU blocks, embeddings scaled by sqrt(dim), and RMSNorms that scale by
@@ -212,6 +217,7 @@ _LAYER_NORMS = {
     "olmo": "layernorm_noparams",  # OLMo 1's non-parametric LayerNorms
     "persimmon": "layernorm",
     "gpt2": "layernorm",
+    "gpt_bigcode": "layernorm",
     "nanochat": "rmsnorm_noparams",  # RMSNorms without weight
 }
 # The key of the norms' eps, where it is neither rms_norm_eps (RMSNorm) nor
@@ -221,6 +227,7 @@ _NORM_EPS_KEYS = {
     "starcoder2": "norm_epsilon",
     "falcon": "layer_norm_epsilon",
     "gpt2": "layer_norm_epsilon",
+    "gpt_bigcode": "layer_norm_epsilon",
 }
 # The norms' eps of the model types that fix it (no config key).
 _FIXED_NORM_EPS = {"olmo": 1e-5}
@@ -242,16 +249,17 @@ _PARTIAL_ROTARY_DEFAULTS = {
 }
 # Config keys that a model type's config class reads as another one's field
 # (GPT-NeoX's RoPE base and rotated share, read into rope_parameters).
+_GPT2_SPELLINGS = {
+    "n_embd": "hidden_size",
+    "n_layer": "num_hidden_layers",
+    "n_head": "num_attention_heads",
+    "n_positions": "max_position_embeddings",
+    "n_inner": "intermediate_size",
+}
 _OWN_SPELLINGS = {
-    # GPT-2's configs spell the common fields its own way (its attribute_map reads
-    # the common names as these, the other way round).
-    "gpt2": {
-        "n_embd": "hidden_size",
-        "n_layer": "num_hidden_layers",
-        "n_head": "num_attention_heads",
-        "n_positions": "max_position_embeddings",
-        "n_inner": "intermediate_size",
-    },
+    # GPT-2's and GPTBigCode's configs spell the common fields their own way (their
+    # attribute_map reads the common names as these, the other way round).
+    **dict.fromkeys(_GPT2_TYPES, _GPT2_SPELLINGS),
     "gpt_neox": {
         "rotary_emb_base": "rope_theta",
         "rotary_pct": "partial_rotary_factor",
@@ -370,7 +378,7 @@ def _aliases(model_type: str) -> dict[str, str]:
     return {
         alias: field
         for alias, field in getattr(config_class, "attribute_map", {}).items()
-        # GPT-2's are the other way round: its own spellings become the common names.
+        # GPT-2's are the other way round: their own spellings become the common names.
         if alias not in names and field in names and field not in own
     } | own
 
@@ -414,8 +422,9 @@ def _ffn(config: dict[str, Any], model_type: str) -> str:
         # An MLP without a gate, exact GELU (Pythia) or its tanh approximation
         # (Phi's gelu_new).
         return "gelu_tanh" if config["hidden_act"] in _TANH_GELUS else "gelu"
-    if model_type == "gpt2":
-        # GPT-2's MLP: c_fc then c_proj, its gelu_new the tanh approximation.
+    if model_type in _GPT2_TYPES:
+        # GPT-2's MLP: c_fc then c_proj, its gelu_new (GPTBigCode's
+        # gelu_pytorch_tanh) the tanh approximation.
         return "gelu_tanh" if config["activation_function"] in _TANH_GELUS else "gelu"
     return "relu2" if model_type in _RELU2_TYPES else "swiglu"
 
@@ -725,7 +734,7 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         expect("activation", ("gelu",))
     elif model_type in ("gpt_neox", "phi"):
         expect("hidden_act", ("gelu", *_TANH_GELUS))
-    elif model_type == "gpt2":
+    elif model_type in _GPT2_TYPES:
         expect("activation_function", ("gelu", *_TANH_GELUS))
     else:
         activation = {
@@ -764,12 +773,18 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     ):
         expect("attention_bias", (False, None))
         expect("mlp_bias", (False, None))
-    if model_type == "gpt2":
+    if model_type in _GPT2_TYPES:
         # Scores scaled by head_dim ** -0.5 alone, as SDPA scales them; no
-        # encoder to attend to. (reorder_and_upcast_attn changes only rounding.)
+        # encoder to attend to. (reorder_and_upcast_attn and GPTBigCode's softmax
+        # in fp32 change only rounding.)
         expect("scale_attn_weights", (True,))
-        expect("scale_attn_by_inverse_layer_idx", (False,))
         expect("add_cross_attention", (False,))
+    if model_type == "gpt2":
+        expect("scale_attn_by_inverse_layer_idx", (False,))
+    if model_type == "gpt_bigcode" and not config["multi_query"]:
+        # Its multi-head models are GPT-2's architecture, and a model names its
+        # first class: GPT-2, whose checkpoints stack q, k and v another way.
+        found["multi_query"] = "False (a multi-head model exports as GPT-2)"
     if model_type == "seed_oss":
         # Its attention_bias is Qwen2's q/k/v bias; the output's is another.
         expect("attention_out_bias", (False, None))
@@ -1014,11 +1029,13 @@ def _falcon_norms(config: dict[str, Any]) -> int:
 
 def _kv_heads(config: dict[str, Any], model_type: str) -> int:
     """Key/value heads: Falcon's are num_kv_heads in its new decoder architecture,
-    one with multi_query, else one per query head; GPT-NeoX and Persimmon have
-    one per query head, whatever the config says."""
+    one with multi_query (GPTBigCode's too), else one per query head; GPT-NeoX,
+    Persimmon and GPT-2 have one per query head, whatever the config says."""
     heads = config["num_attention_heads"]
     if model_type in ("gpt_neox", "persimmon", "gpt2"):
         return heads  # multi-head attention only
+    if model_type == "gpt_bigcode":
+        return 1 if config["multi_query"] else heads
     if model_type != "falcon":
         return config.get("num_key_value_heads") or heads
     if config["new_decoder_architecture"]:
@@ -1035,8 +1052,8 @@ def _ffn_hidden_dim(config: dict[str, Any], model_type: str) -> int:
         return config["moe_intermediate_size"]
     if model_type in _SHARED_MLP_TYPES:
         return config["shared_intermediate_size"]
-    if model_type == "gpt2":
-        # GPT-2's config class makes a missing width (n_inner) four times n_embd.
+    if model_type in _GPT2_TYPES:
+        # Their config classes make a missing width (n_inner) four times n_embd.
         return config.get("intermediate_size") or 4 * config["hidden_size"]
     return config["intermediate_size"]
 
@@ -1524,7 +1541,7 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     ] + (
         []
         if "intermediate_size" in config
-        or model_type in (*_NO_DENSE_TYPES, *_SHARED_MLP_TYPES, "falcon", "gpt2")
+        or model_type in (*_NO_DENSE_TYPES, *_SHARED_MLP_TYPES, "falcon", *_GPT2_TYPES)
         else ["intermediate_size"]
     )
     if not _all_dense(config, model_type):

@@ -36,7 +36,7 @@ from .variants import PHI35_ROPE
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
 CONFIG_NAMES = sorted(p.name for p in CONFIGS.glob("*.json"))
 # The configs of models whose positions are a learned table: no RoPE keys to read.
-LEARNED_POSITIONS = ("gpt2.json",)
+LEARNED_POSITIONS = ("gpt2.json", "starcoder.json")
 
 
 def _hf_model(config: dict, device: str = "cpu") -> torch.nn.Module:
@@ -137,8 +137,9 @@ def _tiny(config: dict) -> dict:
         tiny["rope_parameters"] = {**rope, "original_max_position_embeddings": 8}
     if "sliding_window_pattern" in config:
         tiny["sliding_window_pattern"] = 2  # a local layer, then a global one
-    if config["model_type"] == "gpt2":
-        tiny["n_inner"] = tiny.pop("intermediate_size")  # GPT-2's only name for it
+    if config["model_type"] in ("gpt2", "gpt_bigcode"):
+        # GPT-2's (and GPTBigCode's) only name for it.
+        tiny["n_inner"] = tiny.pop("intermediate_size")
     if "query_pre_attn_scalar" in config:
         # Gemma scales scores by query_pre_attn_scalar ** -0.5: its head size, or
         # (Gemma 2 27B) another.
@@ -1739,6 +1740,22 @@ def test_answers_for_gpt2(tmp_path):
     _assert_renders_with_counterpart(tmp_path, "gpt2.json", "GPT2LMHeadModel")
 
 
+def test_answers_for_starcoder(tmp_path):
+    answers = answers_from_hf_config(CONFIGS / "starcoder.json")
+    # GPT-2's blocks at StarCoder's sizes: 40 of width 6144, 48 query heads and
+    # one key/value head (multi_query), an MLP four times as wide with GPTBigCode's
+    # default tanh GELU, a table of 8192 learned positions, tied embeddings.
+    assert (answers["positional"], answers["max_seq_len"]) == ("learned", 8192)
+    assert (answers["norm"], answers["norm_placement"]) == ("layernorm", "pre")
+    assert (answers["ffn"], answers["ffn_hidden_dim"]) == ("gelu_tanh", 4 * 6144)
+    assert (answers["n_heads"], answers["n_kv_heads"]) == (48, 1)
+    assert answers["linear_bias"] and "qkv_bias" not in answers
+    assert answers["weight_tying"]
+    _assert_renders_with_counterpart(
+        tmp_path, "starcoder.json", "GPTBigCodeForCausalLM"
+    )
+
+
 def test_answers_for_falcon(tmp_path):
     answers = answers_from_hf_config(CONFIGS / "falcon-7b.json")
     # Parallel blocks behind one LayerNorm, an exact-GELU MLP four times as wide
@@ -2239,6 +2256,8 @@ def _render_warnings(tmp_path: Path, config: dict) -> tuple[Path, list[str]]:
         ("stablelm-3b-4e1t.json", {"hidden_dropout": 0.1}, "hidden_dropout=0.1"),
         ("pythia-160m.json", {"hidden_dropout": 0.1}, "hidden_dropout=0.1"),
         ("gpt2.json", {}, "resid_pdrop=0.1, embd_pdrop=0.1, attn_pdrop=0.1"),
+        # GPTBigCodeConfig's defaults, which StarCoder's file leaves them to.
+        ("starcoder.json", {}, "resid_pdrop=0.1, embd_pdrop=0.1, attn_pdrop=0.1"),
         (
             "phi-3-mini-4k-instruct.json",
             {"resid_pdrop": 0.1, "embd_pdrop": 0.2},
@@ -2888,6 +2907,17 @@ def test_answers_for_llama_rope_scaling():
                 "scale_attn_weights=False",
                 "add_cross_attention=True",
                 "activation_function='relu'",
+            ],
+        ),
+        (
+            # GPTBigCode with a key/value head per query head: GPT-2's
+            # architecture, which a model names before GPTBigCode, though
+            # GPT-2's checkpoints stack q, k and v another way.
+            "starcoder.json",
+            {"multi_query": False, "scale_attn_weights": False},
+            [
+                "multi_query='False (a multi-head model exports as GPT-2)'",
+                "scale_attn_weights=False",
             ],
         ),
     ],
