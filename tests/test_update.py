@@ -354,6 +354,21 @@ def test_update_across_shipped_releases(tmp_path, monkeypatch, capsys):
             "None",
             '"GPTNeoXForCausalLM"',
         ),
+        # v0.40.0 learned positions, but had no class for GPT-2's blocks with
+        # multi-query attention; GPTBigCode (StarCoder 1) has them, and stacks q,
+        # k and v by key/value head. (v0.41.0 also computes rotary.)
+        (
+            "v0.40.0",
+            {
+                "positional": "learned",
+                "norm": "layernorm",
+                "ffn": "gelu_tanh",
+                "linear_bias": True,
+                "n_kv_heads": 1,
+            },
+            "None",
+            '"GPTBigCodeForCausalLM"',
+        ),
     ],
 )
 def test_update_gives_a_model_the_class_a_later_release_added(
