@@ -181,6 +181,21 @@ CASES = {
             "when sliding_window > 0"
         ),
     ),
+    # rotary is computed from positional: the message names the answer to change.
+    "rope_answer_without_rope": (
+        ["new", "x", "--positional", "learned", "--rope-fraction", "0.5"],
+        (
+            "--rope-fraction is not used: copier.yml asks rope_fraction only when "
+            "(positional not in ['none', 'learned']) and attention != 'mla'"
+        ),
+    ),
+    "rope_base_without_rope": (
+        ["new", "x", "--positional", "none", "--rope-theta", "10000"],
+        (
+            "--rope-theta is not used: copier.yml asks rope_theta only when "
+            "positional not in ['none', 'learned'], which"
+        ),
+    ),
     "fused_projections_with_moe": (
         ["new", "x", "--moe", "--moe-experts", "4", "--hf-layout", "phi3"],
         "hf_layout phi3 is for dense models; MoE checkpoints use Llama's or Cohere's layout",
