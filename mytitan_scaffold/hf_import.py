@@ -247,8 +247,7 @@ _PARTIAL_ROTARY_DEFAULTS = {
     # MiniMax-M2's released configs give the rotated dimensions, rotary_dim.
     "minimax_m2": 1.0,
 }
-# Config keys that a model type's config class reads as another one's field
-# (GPT-NeoX's RoPE base and rotated share, read into rope_parameters).
+# GPT-2's spellings of the common fields, which GPTBigCode's configs share.
 _GPT2_SPELLINGS = {
     "n_embd": "hidden_size",
     "n_layer": "num_hidden_layers",
@@ -256,6 +255,8 @@ _GPT2_SPELLINGS = {
     "n_positions": "max_position_embeddings",
     "n_inner": "intermediate_size",
 }
+# Config keys that a model type's config class reads as another one's field
+# (GPT-NeoX's RoPE base and rotated share, read into rope_parameters).
 _OWN_SPELLINGS = {
     # GPT-2's and GPTBigCode's configs spell the common fields their own way (their
     # attribute_map reads the common names as these, the other way round).
