@@ -65,9 +65,14 @@ def test_new_renders_registers_and_lists_files(tmp_path):
     "flags, layout",
     [
         ([], "--tp 2"),
-        # One key/value head, and norms across heads, cannot be split over TP ranks.
-        (["--n-kv-heads", "1"], "--fsdp 2"),
+        # TP replicates one key/value head; it cannot split norms across heads, nor
+        # replicate a key norm with a weight per head.
+        (["--n-kv-heads", "1"], "--tp 2"),
         (["--qk-norm", "--qk-norm-scope", "full"], "--fsdp 2"),
+        (
+            ["--n-kv-heads", "1", "--qk-norm", "--qk-norm-scope", "head_weights"],
+            "--fsdp 2",
+        ),
         (["--moe"], "--ep 2"),
         # Seven experts cannot be split in two.
         (["--moe", "--moe-experts", "7", "--moe-top-k", "5"], "--tp 2"),

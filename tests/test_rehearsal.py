@@ -78,7 +78,9 @@ MODELS = {
     # its half of the freqs_cis buffer; sandwich norms, qk-norm per head, GeGLU, and
     # embeddings scaled by sqrt(dim). Plus a logit soft cap, tighter than Gemma 2's
     # 30 so that it bites on the tiny model (TP caps vocabulary-sharded logits).
+    # One key/value head, as Gemma 3 1B has: TP replicates it, with its norm.
     "sliding_window": {
+        "n_kv_heads": 1,
         "sliding_window": 64,
         "global_every": 2,
         "rope_scaling_layers": "global",
@@ -342,6 +344,16 @@ def test_gpt2_checkpoints_load_sharded_as_one_process(
     learned_positions_project.assert_hf_import_matches_baseline(
         "FSDP2xTP2", tmp_path / "unused"
     )
+
+
+def test_tp_beyond_the_key_value_heads_matches_one_process(tmp_path_factory):
+    """Two key/value heads (of 16 query heads) over four TP ranks: every rank
+    computes both and keeps the one its four query heads share, ranks 0-1 the
+    first, ranks 2-3 the second; the ranks' parts of each head's gradient sum."""
+    project = Project(tmp_path_factory.mktemp("tp4_gqa"), {"n_kv_heads": 4})
+    assert "n_kv_heads=2," in (project.model_dir / "__init__.py").read_text()
+    layout = Layout(nproc=4, tp=4)
+    project.assert_matches_baseline("TP4", project.run(layout, "TP4"))
 
 
 @pytest.fixture(scope="module")
@@ -640,3 +652,29 @@ def test_hf_per_head_norms_load_sharded_as_one_process(
     stablelm_project, layout, tmp_path
 ):
     stablelm_project.assert_hf_import_matches_baseline(layout, tmp_path / "unused")
+
+
+@pytest.fixture(scope="module")
+def multi_query_project(tmp_path_factory):
+    # StarCoder's recipe (GPTBigCode): GPT-2's blocks with one key/value head, which
+    # TP replicates and whose rows the checkpoints stack after the queries' in c_attn.
+    answers = {"positional": "learned", "norm": "layernorm", "ffn": "gelu_tanh"}
+    answers |= {"linear_bias": True, "n_kv_heads": 1, "max_seq_len": 1024}
+    return Project(tmp_path_factory.mktemp("multi_query"), answers)
+
+
+# FSDP over TP on a key/value head that TP replicates: its weights are sharded by
+# FSDP only, and their gradients, a part on each TP rank, are summed.
+def test_multi_query_checkpoints_save_sharded_as_one_process(multi_query_project):
+    readme = (multi_query_project.model_dir / "README.md").read_text()
+    assert "GPTBigCodeForCausalLM" in readme
+    saved = multi_query_project.assert_hf_exports_equal_one_process(["FSDP2xTP2"])
+    assert "transformer.h.0.attn.c_attn.weight" in saved
+
+
+def test_multi_query_checkpoints_load_sharded_as_one_process(
+    multi_query_project, tmp_path
+):
+    multi_query_project.assert_hf_import_matches_baseline(
+        "FSDP2xTP2", tmp_path / "unused"
+    )

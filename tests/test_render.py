@@ -129,6 +129,16 @@ def test_flavors_follow_the_answers(rendered_variants):
     assert debug.head_dim * debug.n_heads != debug.dim  # explicit head_dim kept
 
 
+def test_big_flavors_take_tp_beyond_their_key_value_heads(rendered_variants):
+    """A 70B flavor with 4 key/value heads for 64 query heads: its TOML suggests
+    TP8 (each key/value head replicated on two ranks), which the model accepts
+    (test_tomls_are_valid_torchtitan_job_configs)."""
+    model_dir = rendered_variants["yarn_geglu_layernorm_qknorm"]
+    (toml,) = (model_dir / "train_configs").glob("*_70b.toml")
+    parallelism = tomllib.loads(toml.read_text())["parallelism"]
+    assert parallelism["tensor_parallel_degree"] == 8
+
+
 def test_readme_table_gives_the_latent_width_for_latent_attention(rendered_variants):
     """Latent attention has no key/value heads of its own: the table's column
     is each flavor's key/value latent (the debug flavor's 64, DeepSeek-V3's 512)."""
@@ -147,15 +157,10 @@ def test_tomls_are_valid_torchtitan_job_configs(rendered_variants):
             config = ConfigManager().parse_args([f"--job.config_file={toml}"])
             data = tomllib.loads(toml.read_text())
             assert config.model.name == data["model"]["name"], (variant, toml)
-            assert (
-                config.model.flavor
-                in import_package(model_dir, f"variant_{variant}")
-                .get_train_spec()
-                .model_args
-            )
-            tp = config.parallelism.tensor_parallel_degree
-            flavor = import_package(model_dir, f"variant_{variant}").get_train_spec()
-            assert flavor.model_args[config.model.flavor].n_kv_heads % tp == 0
+            spec = import_package(model_dir, f"variant_{variant}").get_train_spec()
+            assert config.model.flavor in spec.model_args
+            # The model accepts its own TOML's layout (or raises, saying why not).
+            spec.model_args[config.model.flavor].update_from_config(config)
 
 
 COUNTERPARTS = {
@@ -259,10 +264,11 @@ def test_generated_tests_pass(variants_project, rendered_variants):
     [
         ("llama_tied", {"pipeline_parallel_degree": 2}, "cannot split tied"),
         ("olmo2_like", {"tensor_parallel_degree": 2}, "use FSDP, HSDP or CP"),
+        # TP replicates the one key/value head, but cannot split 16 query heads 32 ways.
         (
             "mqa_qknorm_bias_tied",
-            {"tensor_parallel_degree": 2},
-            "must divide n_kv_heads",
+            {"tensor_parallel_degree": 32},
+            "must divide n_heads 16",
         ),
         ("mistral_like", {"context_parallel_degree": 2}, "Sliding-window attention"),
         # The debug flavor routes 8 of the real flavor's 12 experts: EP 3 would split

@@ -431,8 +431,9 @@ VARIANTS = {
         "ffn": "geglu",
         "norm": "layernorm",
         "qk_norm": True,
+        # Fewer key/value heads than the TP degree a 70B model's TOML suggests.
         "extra_flavors": {
-            "70B": {"dim": 8192, "n_layers": 80, "n_heads": 64, "n_kv_heads": 8}
+            "70B": {"dim": 8192, "n_layers": 80, "n_heads": 64, "n_kv_heads": 4}
         },
     },
     "qwen3_alternating_window": {
