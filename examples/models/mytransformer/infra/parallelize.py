@@ -13,7 +13,13 @@ from torch.distributed.fsdp import (
     MixedPrecisionPolicy,
     fully_shard,
 )
-from torch.distributed.tensor import Replicate, Shard
+from torch.distributed.tensor import (
+    DTensor,
+    Partial,
+    Replicate,
+    Shard,
+    distribute_module,
+)
 from torch.distributed.tensor.parallel import (
     ColwiseParallel,
     PrepareModuleInput,
@@ -21,6 +27,7 @@ from torch.distributed.tensor.parallel import (
     SequenceParallel,
     parallelize_module,
 )
+from torch.distributed.tensor.parallel.style import ParallelStyle
 from torchtitan.config import TORCH_DTYPE_MAP, JobConfig
 from torchtitan.config.job_config import Compile as CompileConfig
 from torchtitan.distributed import ParallelDims
@@ -162,6 +169,14 @@ def apply_tp(
             PrepareModuleInput,
         )
 
+    n_kv_heads = model.model_args.n_kv_heads
+    # More ranks than key/value heads: each rank computes them all and keeps its own.
+    key_value = (
+        ReplicatedKeyValueHeads(n_kv_heads)
+        if n_kv_heads < tp_mesh.size()
+        else colwise()
+    )
+
     for block in model.layers.values():
         plan = {
             "attention_norm": SequenceParallel(),
@@ -171,8 +186,8 @@ def apply_tp(
                 desired_input_layouts=(Replicate(), None, None),
             ),
             "attention.wq": colwise(),
-            "attention.wk": colwise(),
-            "attention.wv": colwise(),
+            "attention.wk": key_value,
+            "attention.wv": key_value,
             # Per-head norms see local heads (dim 2); keep their weights replicated.
             "attention.q_norm": SequenceParallel(sequence_dim=2, use_local_output=True),
             "attention.k_norm": SequenceParallel(sequence_dim=2, use_local_output=True),
@@ -191,6 +206,33 @@ def apply_tp(
         f"Applied {'Float8 tensorwise ' if enable_float8_tensorwise_tp else ''}"
         "Tensor Parallelism to the model"
     )
+
+
+class ReplicatedKeyValueHeads(ParallelStyle):
+    """The key or value projection when TP splits the query heads finer than the
+    key/value heads (tensor_parallel_degree a multiple of n_kv_heads), as Megatron
+    does: the weights stay whole on every rank, which computes every head and keeps
+    the one its query heads share. The ranks sharing a head each give a part of its
+    gradient, so the output's gradient is their sum (Partial)."""
+
+    def __init__(self, n_kv_heads: int):
+        super().__init__()
+        self.n_kv_heads = n_kv_heads
+
+    def _apply(self, module: nn.Module, device_mesh: DeviceMesh) -> nn.Module:
+        # The rank's query heads are its share of n_heads, in order: all of them
+        # belong to one group, key/value head `head`.
+        head = device_mesh.get_local_rank() * self.n_kv_heads // device_mesh.size()
+        width = module.out_features // self.n_kv_heads
+
+        def own_head(
+            module: nn.Module, output: DTensor, mesh: DeviceMesh
+        ) -> torch.Tensor:
+            whole = output.to_local(grad_placements=(Partial(),))
+            return whole.narrow(-1, head * width, width)
+
+        # Without a partition_fn the parameters are replicated.
+        return distribute_module(module, device_mesh, output_fn=own_head)
 
 
 def apply_compile(model: nn.Module, compile_config: CompileConfig):

@@ -48,10 +48,13 @@ class MytransformerModelArgs(BaseModelArgs):
             )
         self.max_seq_len = seq_len
         tp = job_config.parallelism.tensor_parallel_degree
-        if self.n_kv_heads % tp != 0:
+        # TP splits the key/value heads, or replicates them where it outnumbers
+        # them (infra/parallelize.py).
+        kv_heads_fit = self.n_kv_heads % tp == 0 or tp % self.n_kv_heads == 0
+        if self.n_heads % tp != 0 or not kv_heads_fit:
             raise ValueError(
-                f"tensor_parallel_degree {tp} must divide n_kv_heads "
-                f"{self.n_kv_heads} (and n_heads {self.n_heads})."
+                f"tensor_parallel_degree {tp} must divide n_heads {self.n_heads} and "
+                f"divide n_kv_heads {self.n_kv_heads} or be a multiple of it."
             )
 
     def get_nparams_and_flops(self, model: nn.Module, seq_len: int) -> tuple[int, int]:
