@@ -65,10 +65,10 @@ def test_new_renders_registers_and_lists_files(tmp_path):
     "flags, layout",
     [
         ([], "--tp 2"),
-        # TP replicates one key/value head; it cannot split norms across heads, nor
-        # replicate a key norm with a weight per head.
+        # TP replicates one key/value head, and gathers what norms across heads
+        # normalize; it cannot replicate a key norm with a weight per head.
         (["--n-kv-heads", "1"], "--tp 2"),
-        (["--qk-norm", "--qk-norm-scope", "full"], "--fsdp 2"),
+        (["--qk-norm", "--qk-norm-scope", "full"], "--tp 2"),
         (
             ["--n-kv-heads", "1", "--qk-norm", "--qk-norm-scope", "head_weights"],
             "--fsdp 2",

@@ -357,6 +357,24 @@ def test_tp_beyond_the_key_value_heads_matches_one_process(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def olmo2_project(tmp_path_factory):
+    # OLMo 2's recipe (post-norm, query/key norms across all heads), with 2 key/value
+    # heads for 16 query heads in the debug flavor.
+    answers = {"qk_norm": True, "qk_norm_scope": "full", "norm_placement": "post"}
+    return Project(tmp_path_factory.mktemp("olmo2"), answers | {"n_kv_heads": 4})
+
+
+@pytest.mark.parametrize("layout", ["TP2", "TP4"])
+def test_norms_across_heads_match_one_process(olmo2_project, layout):
+    """TP splits the heads; each norm gathers its projection whole, normalizes it
+    and keeps the rank's heads again. TP2 splits the key/value heads; TP4
+    replicates them, normalizes the keys whole and keeps each rank's own head."""
+    layouts = {"TP2": LAYOUTS["TP2"], "TP4": Layout(nproc=4, tp=4)}
+    losses = olmo2_project.run(layouts[layout], layout)
+    olmo2_project.assert_matches_baseline(layout, losses)
+
+
+@pytest.fixture(scope="module")
 def latent_project(tmp_path_factory):
     # Latent attention with queries at full rank (DeepSeek-V2-Lite's), a LayerNorm
     # on its latent, linear RoPE, tied; the MoE rehearsals take the bottleneck.

@@ -263,7 +263,6 @@ def test_generated_tests_pass(variants_project, rendered_variants):
     ("variant", "settings", "message"),
     [
         ("llama_tied", {"pipeline_parallel_degree": 2}, "cannot split tied"),
-        ("olmo2_like", {"tensor_parallel_degree": 2}, "use FSDP, HSDP or CP"),
         # TP replicates the one key/value head, but cannot split 16 query heads 32 ways.
         (
             "mqa_qknorm_bias_tied",
