@@ -209,11 +209,12 @@ def apply_tp(
 
 
 class ReplicatedKeyValueHeads(ParallelStyle):
-    """The key or value projection when TP splits the query heads finer than the
-    key/value heads (tensor_parallel_degree a multiple of n_kv_heads), as Megatron
-    does: the weights stay whole on every rank, which computes every head and keeps
+    """For TP splitting the query heads finer than the key/value heads
+    (tensor_parallel_degree a multiple of n_kv_heads), as Megatron does: the
+    weights stay whole on every rank, which computes every key/value head and keeps
     the one its query heads share. The ranks sharing a head each give a part of its
-    gradient, so the output's gradient is their sum (Partial)."""
+    gradient, so the output's gradient is their sum (Partial). It takes the
+    key and value projections."""
 
     def __init__(self, n_kv_heads: int):
         super().__init__()
@@ -223,12 +224,12 @@ class ReplicatedKeyValueHeads(ParallelStyle):
         # The rank's query heads are its share of n_heads, in order: all of them
         # belong to one group, key/value head `head`.
         head = device_mesh.get_local_rank() * self.n_kv_heads // device_mesh.size()
-        width = module.out_features // self.n_kv_heads
 
         def own_head(
             module: nn.Module, output: DTensor, mesh: DeviceMesh
         ) -> torch.Tensor:
             whole = output.to_local(grad_placements=(Partial(),))
+            width = whole.shape[-1] // self.n_kv_heads
             return whole.narrow(-1, head * width, width)
 
         # Without a partition_fn the parameters are replicated.
