@@ -369,9 +369,21 @@ def test_norms_across_heads_match_one_process(olmo2_project, layout):
     """TP splits the heads; each norm gathers its projection whole, normalizes it
     and keeps the rank's heads again. TP2 splits the key/value heads; TP4
     replicates them, normalizes the keys whole and keeps each rank's own head."""
-    layouts = {"TP2": LAYOUTS["TP2"], "TP4": Layout(nproc=4, tp=4)}
-    losses = olmo2_project.run(layouts[layout], layout)
+    losses = olmo2_project.run(HF_LAYOUTS[layout], layout)
     olmo2_project.assert_matches_baseline(layout, losses)
+
+
+# The norms' weights, replicated under TP, and the key/value projections, whole on
+# every rank under TP4: HF checkpoints save and load there as in one process.
+def test_norms_across_heads_save_sharded_as_one_process(olmo2_project):
+    readme = (olmo2_project.model_dir / "README.md").read_text()
+    assert "Olmo2ForCausalLM" in readme
+    saved = olmo2_project.assert_hf_exports_equal_one_process(["TP4"])
+    assert "model.layers.0.self_attn.k_norm.weight" in saved
+
+
+def test_norms_across_heads_load_sharded_as_one_process(olmo2_project, tmp_path):
+    olmo2_project.assert_hf_import_matches_baseline("TP4", tmp_path / "unused")
 
 
 @pytest.fixture(scope="module")
@@ -609,28 +621,34 @@ def hf_import_args(hf_dir, folder):
     ]
 
 
-# Sharded layouts for the HF tests below: each alone; FSDP over TP, whose 2-D mesh
-# shards the weights by rows twice; HSDP, whose 2-D mesh replicates them over one
-# dimension (stacked matrices are sharded as their parts are).
+# Sharded layouts for the HF tests: each alone; FSDP over TP, whose 2-D mesh shards
+# the weights by rows twice; HSDP, whose 2-D mesh replicates them over one dimension
+# (stacked matrices are sharded as their parts are); TP over more ranks than a debug
+# flavor's 2 key/value heads, which it replicates (the norms-across-heads rehearsal
+# runs it too).
 HF_LAYOUTS = {
     "TP2": LAYOUTS["TP2"],
     "FSDP2": LAYOUTS["FSDP2"],
     "FSDP2xTP2": Layout(nproc=4, fsdp=2, tp=2),
     "HSDP2x2": LAYOUTS["HSDP2x2"],
+    "TP4": Layout(nproc=4, tp=4),
 }
+# Those that shard the Phi-3-layout model's weights each its own way (it has 4
+# key/value heads in its debug flavor, which TP4 would only split further).
+PHI3_LAYOUTS = ["TP2", "FSDP2", "FSDP2xTP2", "HSDP2x2"]
 
 
 # The model with RoPE on half of each head, whose adapter reorders part of each
 # head's rows: under TP and FSDP those rows are spread over the ranks.
 @pytest.mark.parametrize("project", ["tied_qknorm_bias_layernorm"], indirect=True)
 def test_hf_export_from_sharded_weights_equals_one_process(project):
-    assert len(project.assert_hf_exports_equal_one_process(HF_LAYOUTS)) > 10
+    assert len(project.assert_hf_exports_equal_one_process(PHI3_LAYOUTS)) > 10
 
 
 # The model whose adapter stacks q/k/v and gate/up (Phi-3's layout): loading splits
 # those matrices again, into weights the layout shards.
 @pytest.mark.parametrize("project", ["tied_qknorm_bias_layernorm"], indirect=True)
-@pytest.mark.parametrize("layout", list(HF_LAYOUTS))
+@pytest.mark.parametrize("layout", PHI3_LAYOUTS)
 def test_hf_import_into_sharded_weights_equals_one_process(project, layout, tmp_path):
     project.assert_hf_import_matches_baseline(layout, tmp_path / "unused")
 
