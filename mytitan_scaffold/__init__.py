@@ -1,3 +1,3 @@
 """mytitan scaffold: generate and rehearse torchtitan model projects."""
 
-__version__ = "0.43.0"
+__version__ = "0.44.0"
