@@ -79,6 +79,7 @@ SUPPORTED_MODEL_TYPES = (
     "ministral3",
     "gpt2",
     "gpt_bigcode",
+    "gpt_oss",
 )
 # Model types with no transformers class of their own whose releases are another
 # type's architecture under their own name: Moonshot's Kimi K2 (Instruct,
@@ -129,6 +130,9 @@ _ONE_FLAG_BIAS_KEYS = {
     "falcon": "bias",
     # GPT-NeoX's MLP always has biases: attention_bias puts them on the rest.
     "gpt_neox": "attention_bias",
+    # gpt-oss's experts and router always have biases: attention_bias puts them
+    # on the rest.
+    "gpt_oss": "attention_bias",
 }
 # Model types with a bias on every projection and no flag to drop it.
 _ALWAYS_BIASED_TYPES = ("phi", "persimmon", "gpt2", "gpt_bigcode")
@@ -139,6 +143,12 @@ _GPT2_TYPES = ("gpt2", "gpt_bigcode")
 _LEARNED_POSITION_TYPES = _GPT2_TYPES
 # Model types with a bias on the output projection too (output_bias).
 _OUTPUT_BIAS_TYPES = ("phi",)
+# gpt-oss: attention sinks, and clamped SwiGLU experts that, as its router, always
+# have biases (attention_bias puts them on the attention's projections).
+_SINK_TYPES = ("gpt_oss",)
+_CLAMPED_SWIGLU_TYPES = ("gpt_oss",)
+# torchtitan's clamped SwiGLU fixes the gate's sigmoid scale at gpt-oss's.
+_SWIGLU_ALPHA = 1.702
 # GeGLU blocks, embeddings scaled by sqrt(dim), and RMSNorms that scale by
 # 1 + weight (the adapter's business); Gemma 2's and 3's between sandwich norms.
 _GEMMA_TYPES = ("gemma", "gemma2", "gemma3_text", "vaultgemma")
@@ -286,6 +296,7 @@ _MOE_KEYS = {
     "ernie4_5_moe": ("moe_num_experts", "moe_intermediate_size"),
     "hunyuan_v1_moe": ("num_experts", "intermediate_size"),
     "minimax_m2": ("num_local_experts", "intermediate_size"),
+    "gpt_oss": ("num_local_experts", "intermediate_size"),
 }
 # Keys that a model type's config must give, beyond the sizes every one must:
 # Nemotron's config class leaves num_key_value_heads unset (None, not MHA), and
@@ -329,6 +340,7 @@ _GLOBAL_EVERY = {
     "vaultgemma": 2,
     "cohere2": 4,
     "exaone4": 4,
+    "gpt_oss": 2,
 }
 _WINDOW_PATTERN_TYPES = ("gemma3_text", "cohere2", "exaone4")
 # Model types that keep RoPE parameters per layer type (rope_parameters).
@@ -427,6 +439,8 @@ def _ffn(config: dict[str, Any], model_type: str) -> str:
         # GPT-2's MLP: c_fc then c_proj, its gelu_new (GPTBigCode's
         # gelu_pytorch_tanh) the tanh approximation.
         return "gelu_tanh" if config["activation_function"] in _TANH_GELUS else "gelu"
+    if model_type in _CLAMPED_SWIGLU_TYPES:
+        return "clamped_swiglu"  # its experts'; its hidden_act is not read
     return "relu2" if model_type in _RELU2_TYPES else "swiglu"
 
 
@@ -543,11 +557,11 @@ def _rope(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(RoPE parameters, the unsupported ones), from either HF rope layout."""
     per_type_unsupported = {}
-    if model_type == "ministral3" and not (
+    if model_type in ("ministral3", "gpt_oss") and not (
         config.get("rope_parameters") or config.get("rope_scaling")
     ):
-        # Ministral 3's config class then sets RoPE keys of its own (YaRN with
-        # the attention temperature), whatever rope_theta says.
+        # Their config classes then set RoPE keys of their own (YaRN, with the
+        # attention temperature in Ministral 3's), whatever rope_theta says.
         own = _config_class(model_type)().rope_parameters
         config = {**config, "rope_parameters": dict(own)}
     if model_type in _PER_TYPE_ROPE:
@@ -628,7 +642,7 @@ def _rope(
             del params["attention_factor"]
         if params.get("attention_factor") is not None:
             unsupported["rope attention_factor"] = params["attention_factor"]
-        if params.get("truncate", True) is not True:
+        if params.get("truncate", True) not in (True, False):
             unsupported["rope truncate"] = params["truncate"]
     if model_type == "ministral3":
         unsupported.update(_ministral3_temperature_unsupported(params, kind))
@@ -717,6 +731,12 @@ def _fp8_block_size(config: dict[str, Any]) -> int | None:
     return None
 
 
+def _mxfp4_experts(config: dict[str, Any], model_type: str) -> bool:
+    """Whether the checkpoints are gpt-oss's as released: the experts in MXFP4."""
+    quantization = config.get("quantization_config") or {}
+    return model_type == "gpt_oss" and quantization.get("quant_method") == "mxfp4"
+
+
 def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, Any]:
     found = {}
 
@@ -737,6 +757,11 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         expect("hidden_act", ("gelu", *_TANH_GELUS))
     elif model_type in _GPT2_TYPES:
         expect("activation_function", ("gelu", *_TANH_GELUS))
+    elif model_type in _CLAMPED_SWIGLU_TYPES:
+        expect("swiglu_alpha", (_SWIGLU_ALPHA,), _SWIGLU_ALPHA)
+        limit = config["swiglu_limit"]
+        if not (isinstance(limit, (int, float)) and limit > 0):
+            found["swiglu_limit"] = limit
     else:
         activation = {
             "swiglu": "silu",
@@ -754,7 +779,9 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         scalar = config["query_pre_attn_scalar"]
         if not (isinstance(scalar, (int, float)) and scalar >= 1 and scalar % 1 == 0):
             found["query_pre_attn_scalar"] = scalar  # attn_scale_dim is a size
-    if "quantization_config" in config and _fp8_block_size(config) is None:
+    if "quantization_config" in config and not (
+        _fp8_block_size(config) or _mxfp4_experts(config, model_type)
+    ):
         # The adapter dequantizes FP8 in square blocks as it reads, nothing else.
         quantization = config["quantization_config"] or {}
         method = quantization.get("quant_method", "present")
@@ -815,6 +842,8 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
         found.update(_falcon_unsupported(config))
     if model_type == "gpt_neox" and not config["attention_bias"]:
         found["attention_bias"] = "False (its MLP keeps its biases)"
+    if model_type == "gpt_oss" and not config["attention_bias"]:
+        found["attention_bias"] = "False (its experts and router keep their biases)"
     if model_type == "persimmon" and not config["qk_layernorm"]:
         # Its blocks are then Nemotron's, the class such a model exports to: it
         # would not load Persimmon's checkpoint names.
@@ -869,7 +898,7 @@ def _unsupported_fields(config: dict[str, Any], model_type: str) -> dict[str, An
     if model_type in ("olmoe", "olmo"):
         # q, k and v clamped to a range: not in the template.
         expect("clip_qkv", (None,))
-    if model_type in ("mixtral", "minimax_m2"):
+    if model_type in ("mixtral", "minimax_m2", "gpt_oss"):
         # Noise on the router's input during training: not in the template.
         expect("router_jitter_noise", (0, 0.0, None))
     if model_type in _QWEN_MOE_TYPES:
@@ -1359,8 +1388,9 @@ def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
         else config[hidden_key],
         "moe_shared_experts": 0,
         "moe_score_func": "softmax",
-        # GraniteMoe's softmax over the top-k logits is Mixtral's renormalization.
-        "moe_route_norm": model_type in ("mixtral", "granitemoe")
+        # GraniteMoe's and gpt-oss's softmax over the top-k logits is Mixtral's
+        # renormalization.
+        "moe_route_norm": model_type in ("mixtral", "granitemoe", "gpt_oss")
         or bool(config.get("norm_topk_prob", False)),
         "moe_route_scale": 1.0,
         "moe_load_balancing": "aux_loss" if aux_loss_coeff else "none",
@@ -1600,6 +1630,14 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
             HfImportWarning,
             stacklevel=2,
         )
+    if _mxfp4_experts(config, model_type):
+        warnings.warn(
+            f"--from-hf {path}: its released checkpoints keep the experts in MXFP4, "
+            "which the adapter does not read: start from a bf16 copy (transformers "
+            "dequantizes one with Mxfp4Config(dequantize=True) and save_pretrained)",
+            HfImportWarning,
+            stacklevel=2,
+        )
     if block := _fp8_block_size(config):
         warnings.warn(
             f"--from-hf {path}: its checkpoints are FP8 in {block}x{block} blocks; "
@@ -1672,6 +1710,10 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         answers["linear_bias"] = True
     if model_type in _OUTPUT_BIAS_TYPES:
         answers["output_bias"] = True
+    if model_type in _SINK_TYPES:
+        answers["attn_sinks"] = True
+    if model_type in _CLAMPED_SWIGLU_TYPES:
+        answers["swiglu_limit"] = float(config["swiglu_limit"])
     if model_type in _EMBEDDING_NORM_TYPES:
         answers["embedding_norm"] = True
     if model_type in _LOGIT_SOFTCAP_TYPES:
@@ -1731,6 +1773,8 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
     if rope["rope_type"] == "yarn":
         answers["rope_yarn_beta_fast"] = float(rope.get("beta_fast") or 32.0)
         answers["rope_yarn_beta_slow"] = float(rope.get("beta_slow") or 1.0)
+        if rope.get("truncate") is False:
+            answers["rope_yarn_truncate"] = False
     if rope["rope_type"] == "yarn" and rope.get("mscale_all_dim"):
         answers["rope_yarn_mscale_all_dim"] = rope["mscale_all_dim"]
         answers["rope_yarn_mscale"] = rope["mscale"]
