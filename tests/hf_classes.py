@@ -310,6 +310,21 @@ RECIPES = [
         "Ministral3ForCausalLM",
         {"attention": "gqa", "positional": "rope_yarn", "attention_temperature": True},
     ),
+    # gpt-oss: a bias on every projection, attention sinks, a window in every other
+    # layer, YaRN, clamped SwiGLU experts with biases in every block, routed by
+    # softmax over each token's top-k.
+    (
+        "GptOssForCausalLM",
+        {
+            "bias": "every",
+            "attention_scores": "sinks",
+            "attention_window": "interleaved",
+            "positional": "rope_yarn",
+            "head_dim": "explicit",
+            "ffn": "clamped_swiglu",
+            "moe": "softmax_clamped_biased",
+        },
+    ),
 ]
 FIRST = {name: values[0] for name, values in OPTIONS.items()}
 

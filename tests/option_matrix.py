@@ -44,7 +44,8 @@ OPTIONS = {
         "rmsnorm_noparams",
     ],
     "norm_placement": ["pre", "post", "sandwich", "parallel", "parallel_two_norms"],
-    "ffn": ["swiglu", "geglu", "gelu", "gelu_tanh", "relu2"],
+    # gpt-oss's clamped SwiGLU is its experts' alone: it comes with their recipe.
+    "ffn": ["swiglu", "geglu", "gelu", "gelu_tanh", "relu2", "clamped_swiglu"],
     "ffn_size": ["rule", "explicit"],
     "weight_tying": [False, True],
     # Token embeddings scaled by sqrt(dim) (embedding_scale), as in Gemma.
@@ -52,8 +53,9 @@ OPTIONS = {
     # The token embeddings normalized on the way in (embedding_norm), as in nanochat.
     "embedding_norm": [False, True],
     # Scores scaled by attn_scale_dim instead of head_dim, and Gemma 2's soft caps
-    # on the attention scores and the logits besides, or on the logits alone.
-    "attention_scores": ["plain", "scaled", "capped", "logits_capped"],
+    # on the attention scores and the logits besides, or on the logits alone;
+    # gpt-oss's attention sinks (attn_sinks), a logit per head in every softmax.
+    "attention_scores": ["plain", "scaled", "capped", "logits_capped", "sinks"],
     # Granite's constant multipliers on the embeddings (unless embedding_scale
     # scales them), the residual branches and the logits.
     "multipliers": ["none", "granite"],
@@ -83,6 +85,7 @@ OPTIONS = {
         "softmax_bias_shared_dense",
         "softmax_one_shared",
         "sigmoid_bias_unshared",
+        "softmax_clamped_biased",
     ],
 }
 
@@ -158,7 +161,19 @@ MOE_RECIPES = {
         "moe_score_func": "sigmoid",
         "moe_load_balancing": "expert_bias",
     },
+    # gpt-oss's: softmax over each token's top-k, clamped SwiGLU experts with
+    # biases (and a biased router), in every block. The limit is tight, so that
+    # the clamps bite on the debug models' small activations.
+    "softmax_clamped_biased": {
+        "moe_experts": 8,
+        "moe_top_k": 2,
+        "swiglu_limit": 0.05,
+    },
 }
+
+# The MoE recipe of gpt-oss's experts: the one that takes ffn=clamped_swiglu, and
+# needs a bias on every projection.
+CLAMPED_MOE = "softmax_clamped_biased"
 
 # The checkpoint layouts of MoE models: Llama's, and Cohere's (ERNIE 4.5 MoE).
 MOE_LAYOUTS = ("llama", "cohere")
@@ -186,10 +201,12 @@ def _latent(combination: dict) -> bool:
 
 def valid(combination: dict) -> bool:
     """torchtitan's experts are SwiGLU, so MoE recipes need the SwiGLU feed-forward,
-    and their checkpoints use Llama's layout or Cohere's; a rotated share, NoPE layers among
+    but gpt-oss's (and it alone) the clamped SwiGLU, which has no dense form, and a
+    bias on every projection, which the others' experts lack; MoE checkpoints use
+    Llama's layout or Cohere's; a rotated share, NoPE layers among
     RoPE ones, and a qk-norm after RoPE need RoPE; scaling the global layers only needs scaled RoPE
     and global layers; a local RoPE base needs RoPE and global layers; embeddings
-    take one scale, sqrt(dim) or a multiplier; the experts have no biases; the
+    take one scale, sqrt(dim) or a multiplier; the
     attention temperature needs RoPE scaled from an original context, of one kind
     in every layer; latent attention takes what MLA_TAKES says."""
     return (
@@ -197,8 +214,8 @@ def valid(combination: dict) -> bool:
             not _latent(combination)
             or all(combination[name] in kept for name, kept in MLA_TAKES.items())
         )
-        and (combination["moe"] == "off" or combination["ffn"] == "swiglu")
-        and (combination["moe"] == "off" or combination["bias"] != "every")
+        and combination["ffn"] == _moe_ffn(combination, combination["ffn"])
+        and combination["bias"] == _moe_bias(combination, combination["bias"])
         and (
             combination["embeddings"] == "plain" or combination["multipliers"] == "none"
         )
@@ -224,6 +241,62 @@ def valid(combination: dict) -> bool:
         )
         and (not combination["attention_temperature"] or _can_warm_queries(combination))
     )
+
+
+def _moe_ffn(combination: dict, ffn: str) -> str:
+    """The feed-forward the MoE recipe takes (`ffn` when it takes that one)."""
+    if combination["moe"] == CLAMPED_MOE:
+        return "clamped_swiglu"
+    if combination["moe"] != "off":
+        return "swiglu"
+    return "swiglu" if ffn == "clamped_swiglu" else ffn
+
+
+def _moe_bias(combination: dict, bias: str) -> str:
+    """The biases the MoE recipe takes (`bias` when it takes those)."""
+    if combination["moe"] == CLAMPED_MOE:
+        return "every"
+    if combination["moe"] != "off" and bias == "every":
+        return "qkv"
+    return bias
+
+
+def _repair_experts(combination: dict, keep: set) -> None:
+    """Make the MoE recipe, the feed-forward and the biases agree: gpt-oss's
+    recipe and the clamped SwiGLU come together, with a bias on every projection
+    (which latent attention lacks); the other recipes take SwiGLU without."""
+    clamped = combination["moe"] == CLAMPED_MOE
+    if clamped and _latent(combination) and "moe" not in keep:
+        combination["moe"] = "off"
+    elif clamped and _latent(combination) and "attention" not in keep:
+        combination["attention"] = "gqa"
+    wanted = (combination["ffn"] == "clamped_swiglu" and "ffn" in keep) or (
+        combination["moe"] == CLAMPED_MOE and "moe" in keep
+    )
+    if wanted:
+        # Both clamped: the recipe and its feed-forward.
+        if "moe" not in keep:
+            combination["moe"] = CLAMPED_MOE
+        if "ffn" not in keep:
+            combination["ffn"] = "clamped_swiglu"
+    elif combination["ffn"] == "clamped_swiglu" or combination["moe"] == CLAMPED_MOE:
+        # Neither: what is not kept is set apart from gpt-oss's.
+        if combination["ffn"] == "clamped_swiglu":
+            combination["ffn"] = "swiglu"
+        if combination["moe"] == CLAMPED_MOE:
+            combination["moe"] = "off"
+    for option, taken in (("ffn", _moe_ffn), ("bias", _moe_bias)):
+        if combination[option] == taken(combination, combination[option]):
+            continue
+        if option not in keep or "moe" in keep:
+            combination[option] = taken(combination, combination[option])
+        elif combination["moe"] == CLAMPED_MOE:
+            # A kept option gpt-oss's recipe cannot take: drop the recipe.
+            combination["moe"] = "off"
+            if "ffn" not in keep:
+                combination["ffn"] = "swiglu"
+        else:
+            combination["moe"] = "off"
 
 
 def _can_warm_queries(combination: dict) -> bool:
@@ -264,21 +337,13 @@ def _make_valid(combination: dict, keep: set) -> None:
                 break
             if name not in keep:
                 combination[name] = kept[0]
-    if combination["moe"] != "off" and combination["ffn"] != "swiglu":
-        if "moe" in keep:
-            combination["ffn"] = "swiglu"
-        else:
-            combination["moe"] = "off"
-    if combination["moe"] != "off" and combination["bias"] == "every":
-        if "moe" in keep:
-            combination["bias"] = "qkv"
-        else:
-            combination["moe"] = "off"
+    _repair_experts(combination, keep)
     if combination["moe"] != "off" and combination["hf_layout"] not in MOE_LAYOUTS:
-        if "moe" in keep:
+        if "moe" in keep or "hf_layout" not in keep:
             combination["hf_layout"] = "llama"
         else:
             combination["moe"] = "off"
+            _repair_experts(combination, keep)
     if combination["embeddings"] != "plain" and combination["multipliers"] != "none":
         if "multipliers" in keep:
             combination["embeddings"] = "plain"
@@ -499,6 +564,8 @@ def answers(combination: dict, name: str) -> dict:
         result.update(attn_softcap=0.1, logit_softcap=1.0)
     if combination["attention_scores"] == "logits_capped":
         result["logit_softcap"] = 1.0
+    if combination["attention_scores"] == "sinks":
+        result["attn_sinks"] = True
     if combination["multipliers"] == "granite":
         result.update(
             embedding_multiplier=12.0, residual_multiplier=0.22, logit_multiplier=0.0625

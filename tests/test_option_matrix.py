@@ -19,6 +19,7 @@ from .conftest import (
     render_answers,
 )
 from .option_matrix import (
+    CLAMPED_MOE,
     MLA_TAKES,
     MOE_LAYOUTS,
     OPTIONS,
@@ -39,7 +40,9 @@ def test_pairwise_set_covers_every_pair():
     covered = set().union(*map(value_pairs, PAIRWISE))
     assert possible_pairs() <= covered
     assert all(valid(combination) for combination in PAIRWISE)
-    # MoE needs SwiGLU, Llama's HF layout and no bias beyond q/k/v, a rotated share,
+    # MoE needs SwiGLU, Llama's HF layout and no bias beyond q/k/v (gpt-oss's recipe
+    # the clamped SwiGLU, which nothing else takes, and a bias on every
+    # projection, which latent attention lacks), a rotated share,
     # NoPE layers and a qk-norm after RoPE need RoPE, scaling the global layers only
     # needs global layers and a scaled RoPE other than LongRoPE, a local RoPE base
     # needs RoPE and global layers, embeddings take one scale, the attention
@@ -52,16 +55,32 @@ def test_pairwise_set_covers_every_pair():
         for va, vb in itertools.product(OPTIONS[a], OPTIONS[b])
         if (pair := tuple(sorted([(a, va), (b, vb)]))) not in possible_pairs()
     }
+    swiglu_moe = [moe for moe in OPTIONS["moe"][1:] if moe != CLAMPED_MOE]
     assert impossible == {
         (("ffn", ffn), ("moe", moe))
-        for ffn in ("geglu", "gelu", "gelu_tanh", "relu2")
-        for moe in OPTIONS["moe"][1:]
+        for ffn in ("geglu", "gelu", "gelu_tanh", "relu2", "clamped_swiglu")
+        for moe in swiglu_moe
     } | {
-        (("hf_layout", layout), ("moe", moe))
+        (("ffn", ffn), ("moe", CLAMPED_MOE))
+        for ffn in OPTIONS["ffn"]
+        if ffn != "clamped_swiglu"
+    } | {(("ffn", "clamped_swiglu"), ("moe", "off"))} | {
+        tuple(sorted([("hf_layout", layout), pair]))
         for layout in OPTIONS["hf_layout"]
         if layout not in MOE_LAYOUTS
-        for moe in OPTIONS["moe"][1:]
-    } | {(("bias", "every"), ("moe", moe)) for moe in OPTIONS["moe"][1:]} | {
+        for pair in [
+            *(("moe", moe) for moe in OPTIONS["moe"][1:]),
+            ("ffn", "clamped_swiglu"),
+        ]
+    } | {(("bias", "every"), ("moe", moe)) for moe in swiglu_moe} | {
+        tuple(sorted([("bias", bias), pair]))
+        for bias in ("none", "qkv")
+        for pair in (("moe", CLAMPED_MOE), ("ffn", "clamped_swiglu"))
+    } | {
+        tuple(sorted([("attention", latent), pair]))
+        for latent in ("mla", "mla_bottleneck")
+        for pair in (("moe", CLAMPED_MOE), ("ffn", "clamped_swiglu"))
+    } | {
         pair
         for positional in UNROTATED
         for pair in (
