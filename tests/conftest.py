@@ -173,7 +173,7 @@ def randomize_norms_and_biases(model: torch.nn.Module, seed: int = 0) -> None:
     block's norms all look alike and zeros in any order are zeros: logit parity
     then tells them apart (one mapped to another's name fails). Routing biases too,
     kept as parameters (ERNIE 4.5 MoE's) or buffers (DeepSeek-V3's, MiniMax-M2's),
-    so that they change which experts route."""
+    so that they change which experts route; and attention sinks (gpt-oss's)."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, param in model.named_parameters():
@@ -182,6 +182,10 @@ def randomize_norms_and_biases(model: torch.nn.Module, seed: int = 0) -> None:
         for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
             if name.endswith(".e_score_correction_bias"):
                 tensor.add_(0.1 * torch.randn(tensor.shape, generator=generator))
+            if name.endswith(".sinks"):
+                # gpt-oss's attention sinks, each taking a share of its head's
+                # attention that tells heads and layers apart.
+                tensor.add_(torch.randn(tensor.shape, generator=generator))
 
 
 def fp8_release(

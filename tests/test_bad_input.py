@@ -318,7 +318,33 @@ CASES = {
     ),
     "moe_with_linear_bias": (
         ["new", "x", "--linear-bias", "--moe"],
-        "moe takes no linear_bias",
+        "moe takes linear_bias only with ffn=clamped_swiglu",
+    ),
+    # gpt-oss's experts: MoE only, with a bias on every projection, all routed.
+    "clamped_swiglu_without_moe": (
+        ["new", "x", "--ffn", "clamped_swiglu"],
+        "ffn=clamped_swiglu is gpt-oss's experts' activation, for MoE models only",
+    ),
+    "clamped_swiglu_without_biases": (
+        ["new", "x", "--ffn", "clamped_swiglu", "--moe"],
+        "ffn=clamped_swiglu's experts (torchtitan's gpt-oss ones) have biases",
+    ),
+    "clamped_swiglu_with_shared_experts": (
+        [
+            "new",
+            "x",
+            *("--ffn", "clamped_swiglu", "--moe", "--linear-bias"),
+            *("--moe-shared-experts", "1"),
+        ],
+        "moe_shared_experts does not apply to ffn=clamped_swiglu",
+    ),
+    "clamped_swiglu_limit_not_positive": (
+        ["new", "x", "--ffn", "clamped_swiglu", "--swiglu-limit", "0"],
+        "swiglu_limit must be positive, got 0.0",
+    ),
+    "sinks_with_softcap": (
+        ["new", "x", "--attn-sinks", "--attn-softcap", "50"],
+        "attn_sinks does not combine with attn_softcap",
     ),
     # linear_bias puts a bias on q, k and v itself.
     "qkv_bias_beside_linear_bias": (

@@ -128,6 +128,7 @@ def _tiny(config: dict) -> dict:
         "exaone4",
         "starcoder2",
         "ministral3",
+        "gpt_oss",
     ):
         tiny["sliding_window"] = 8  # shorter than the test's 24 tokens
     rope = config.get("rope_parameters") or {}
@@ -150,6 +151,9 @@ def _tiny(config: dict) -> dict:
         # inverse square root, as SDPA does. The same at the toy's heads.
         own = config["attention_multiplier"] != _head_dim(config) ** -0.5
         tiny["attention_multiplier"] = tiny["head_dim"] ** (-1 if own else -0.5)
+    if "swiglu_limit" in config:
+        # gpt-oss's clamps, biting on about half of the toy's activations.
+        tiny["swiglu_limit"] = 0.1
     # Caps that bite on a small random model's scores and logits.
     if config.get("attn_logit_softcapping"):
         tiny["attn_logit_softcapping"] = 0.05
@@ -2148,6 +2152,54 @@ def test_answers_for_minimax_m2(tmp_path):
     _assert_renders_with_counterpart(
         tmp_path, "minimax-m2.json", "MiniMaxM2ForCausalLM"
     )
+
+
+def test_answers_for_gpt_oss(tmp_path):
+    with pytest.warns(HfImportWarning, match="MXFP4, which the adapter does not read"):
+        answers = answers_from_hf_config(CONFIGS / "gpt-oss-20b.json")
+    # 64 heads of 64 with 8 key/value heads at width 2880, a bias on every
+    # projection, a sink per head; a 128-token window in every other layer.
+    assert (answers["n_heads"], answers["n_kv_heads"], answers["head_dim"]) == (
+        64,
+        8,
+        64,
+    )
+    assert (answers["linear_bias"], answers["attn_sinks"]) == (True, True)
+    assert (answers["sliding_window"], answers["global_every"]) == (128, 2)
+    # 4 of 32 clamped-SwiGLU experts as wide as intermediate_size in every block,
+    # by softmax over the top-k logits (renormalized top-k scores).
+    assert (answers["ffn"], answers["swiglu_limit"]) == ("clamped_swiglu", 7.0)
+    assert (answers["moe_experts"], answers["moe_top_k"]) == (32, 4)
+    assert (answers["moe_hidden_dim"], answers["ffn_hidden_dim"]) == (0, 2880)
+    assert (answers["moe_score_func"], answers["moe_route_norm"]) == ("softmax", True)
+    assert (answers["moe_load_balancing"], answers["moe_aux_loss_coeff"]) == (
+        "aux_loss",
+        0.9,
+    )
+    # YaRN from 4096 positions, 32 times longer, its ramp's bounds not rounded.
+    assert (answers["positional"], answers["rope_scaling_factor"]) == ("rope_yarn", 32)
+    assert answers["rope_yarn_truncate"] is False
+    assert (answers["rope_theta"], answers["flavor_name"]) == (150000.0, "21B")
+    _assert_renders_with_counterpart(tmp_path, "gpt-oss-20b.json", "GptOssForCausalLM")
+
+
+def test_gpt_oss_rotations_are_transformers_with_fractional_yarn_bounds(tmp_path):
+    config = json.loads((CONFIGS / "gpt-oss-20b.json").read_text())
+    spec, answers = _render(tmp_path, CONFIGS / "gpt-oss-20b.json", "oss")
+    args = spec.model_args[answers["flavor_name"]]
+    model_module = sys.modules[f"from_hf_{tmp_path.name}_oss.model.model"]
+    rotations = model_module.precompute_freqs_cis(args)[1]  # position 1
+    hf_config = transformers.AutoConfig.for_model(**config)
+    rope = transformers.models.gpt_oss.modeling_gpt_oss.GptOssRotaryEmbedding
+    hf_rope = rope(hf_config)
+    expected = torch.polar(
+        torch.full_like(hf_rope.inv_freq, hf_rope.attention_scaling), hf_rope.inv_freq
+    )
+    assert torch.allclose(rotations, expected, rtol=1e-5, atol=0)
+    # Rounded bounds (transformers' default, truncate) would rotate otherwise.
+    hf_config.rope_parameters["truncate"] = True
+    rounded = rope(hf_config).inv_freq
+    assert ((rounded - hf_rope.inv_freq) / hf_rope.inv_freq).abs().max() > 1e-3
 
 
 def test_answers_for_ministral3(tmp_path):

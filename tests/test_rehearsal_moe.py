@@ -4,7 +4,7 @@ expert parallelism (alone, and with tensor parallelism splitting each expert),
 TP, CP and PP (alone, and with EP) match one process step by step from one seed
 checkpoint, in losses and gradient norms; HF checkpoints
 written and read under EP (experts one matrix each, or stacked as GraniteMoe's
-are), and weights trained under TP with a gated shared expert, hold the same
+and, transposed, gpt-oss's are), and weights trained under TP with a gated shared expert, hold the same
 weights as one process's.
 
 Each run takes 25-45 s on 2 cores; the models share their seed and baseline.
@@ -82,6 +82,22 @@ MODELS = {
         "moe_shared_experts": 1,
         "moe_dense_layers": 1,
     },
+    # gpt-oss's: a bias on every projection, attention sinks (sharded by head
+    # under TP), a window in every other layer, and clamped-SwiGLU experts with
+    # biases (torchtitan's, their output bias once per expert under ETP too); its
+    # checkpoints keep each block's experts stacked and transposed.
+    "gpt_oss_clamped": {
+        "moe": True,
+        "ffn": "clamped_swiglu",
+        "swiglu_limit": 0.5,
+        "linear_bias": True,
+        "attn_sinks": True,
+        "sliding_window": 64,
+        "global_every": 2,
+        "positional": "rope_yarn",
+        "rope_yarn_truncate": False,
+        "moe_experts": 4,
+    },
 }
 LAYOUTS = {
     "FSDP2": Layout(nproc=2, fsdp=2),
@@ -112,6 +128,12 @@ CASES = [("mixtral_aux_loss", layout) for layout in LAYOUTS] + [
     ("deepseek_expert_bias", "HSDP2x2+EP2"),
     # The gate replicated over TP and sharded over FSDP, beside split experts.
     ("qwen2_moe_gated", "FSDP2+TP2+EP2+ETP2"),
+    ("gpt_oss_clamped", "FSDP2+EP2"),
+    ("gpt_oss_clamped", "TP2"),
+    # torchtitan 0.2.2 alone would add the experts' output bias on both ETP ranks
+    # (losses 0.0188 apart from one process's, measured).
+    ("gpt_oss_clamped", "FSDP2+TP2+EP2+ETP2"),
+    ("gpt_oss_clamped", "PP2"),
 ]
 
 
@@ -131,7 +153,8 @@ def test_layout_matches_one_process(projects, tmp_path_factory, model, layout):
     project = _project(projects, tmp_path_factory, model)
     assert project.baseline[-1] < project.baseline[0]
     baseline = "baseline"
-    if LAYOUTS[layout].pp > 1 and model == "mixtral_aux_loss":
+    aux_loss = MODELS[model].get("moe_load_balancing", "aux_loss") == "aux_loss"
+    if LAYOUTS[layout].pp > 1 and aux_loss:
         # The aux loss is one per micro-batch, as with gradient accumulation.
         baseline = project.micro_batched_baseline(LAYOUTS[layout])
     losses = project.run(LAYOUTS[layout], layout)
@@ -168,6 +191,8 @@ def _assert_same_weights(expected, actual, key_to_hold):
         # Routing biases in ERNIE 4.5's moe_statics rows: the debug flavor's 8 (of
         # the real flavor's 32), as its config.json says.
         ("ernie_moe_biases", "model.layers.1.mlp.moe_statics.e_score_correction_bias"),
+        # gpt-oss's stacked, transposed experts, and the attention sinks.
+        ("gpt_oss_clamped", "model.layers.0.mlp.experts.gate_up_proj"),
     ],
 )
 def test_hf_checkpoints_under_expert_parallelism(
@@ -232,17 +257,25 @@ def test_hf_checkpoints_under_expert_parallelism(
     assert not info["missing_keys"] and not info["unexpected_keys"], info
 
 
+@pytest.mark.parametrize(
+    ("model", "stacked_key"),
+    [
+        ("granitemoe_stacked", "model.layers.0.block_sparse_moe.input_linear.weight"),
+        ("gpt_oss_clamped", "model.layers.0.mlp.experts.down_proj"),
+    ],
+)
 def test_stacked_experts_convert_under_expert_parallelism(
-    projects, tmp_path_factory, tmp_path
+    projects, tmp_path_factory, tmp_path, model, stacked_key
 ):
     """GraniteMoe's checkpoints stack each block's experts with gate and up in one
-    tensor. Sharded by experts (EP), each rank stacks and splits its own; split
-    within each expert too (ETP), an expert's rows cross the shards and are put
-    together whole. Either way the export is one process's, bit for bit, and
-    training from the HF seed repeats the baseline."""
-    project = _project(projects, tmp_path_factory, "granitemoe_stacked")
+    tensor, gpt-oss's stack them transposed. Sharded by experts (EP), each rank
+    converts its own; split within each expert too (ETP), GraniteMoe's rows cross
+    the shards and are put together whole, gpt-oss's shards transpose with their
+    weights. Either way the export is one process's, bit for bit, and training
+    from the HF seed repeats the baseline."""
+    project = _project(projects, tmp_path_factory, model)
     expected = project.export_hf_seed_weights(Layout(), "one-process")
-    assert "model.layers.0.block_sparse_moe.input_linear.weight" in expected
+    assert stacked_key in expected
     for name in ("FSDP2+EP2", "FSDP2+TP2+EP2+ETP2"):
         weights = project.export_hf_seed_weights(LAYOUTS[name], name)
         assert weights.keys() == expected.keys(), name

@@ -213,6 +213,7 @@ COUNTERPARTS = {
     "nemotron_like": "NemotronForCausalLM",
     "gpt2_like": "GPT2LMHeadModel",
     "starcoder_like": "GPTBigCodeForCausalLM",
+    "gpt_oss_like": "GptOssForCausalLM",
 }
 
 
@@ -279,6 +280,11 @@ def test_generated_tests_pass(variants_project, rendered_variants):
             "Soft-capped attention computes its scores outside SDPA",
         ),
         (
+            "gpt_oss_like",
+            {"context_parallel_degree": 2},
+            "Sliding-window attention masks by position",
+        ),
+        (
             "mixtral_like",
             {"expert_parallel_degree": 2, "tensor_parallel_degree": 2},
             "needs expert_tensor_parallel_degree = tensor_parallel_degree",
@@ -297,6 +303,24 @@ def test_impossible_layouts_are_refused_before_training(
         setattr(job_config.parallelism, name, value)
     with pytest.raises(ValueError, match=message):
         args.update_from_config(job_config)
+
+
+def test_attention_sinks_refuse_context_parallelism(tmp_path):
+    """The sink is a key before the sequence that every query sees, which CP's
+    shards of the sequence would not all hold (the windowed gpt-oss variant is
+    refused by its window's rule first)."""
+    from torchtitan.config import JobConfig
+
+    model_dir = render_answers(
+        tmp_path / "m", {"model_name": "sinks", "attn_sinks": True}
+    )
+    args = import_package(model_dir, "sinks_cp").get_train_spec().model_args
+    job_config = JobConfig()
+    job_config.parallelism.context_parallel_degree = 2
+    with pytest.raises(
+        ValueError, match="Attention sinks are a key before the sequence"
+    ):
+        args["debugmodel"].update_from_config(job_config)
 
 
 def test_learned_positions_keep_their_table_and_refuse_longer_sequences(

@@ -603,6 +603,24 @@ VARIANTS = {
         "head_dim": 128,
         "extra_flavors": {},
     },
+    # gpt-oss's recipe: a bias on every projection, attention sinks, a window in
+    # every other layer, YaRN with fractional ramp bounds, and clamped-SwiGLU
+    # experts with biases (a limit that bites on the tiny model's activations),
+    # softmax-routed over each token's top-k in every block.
+    "gpt_oss_like": {
+        "linear_bias": True,
+        "attn_sinks": True,
+        "sliding_window": 16,
+        "global_every": 2,
+        "positional": "rope_yarn",
+        "rope_yarn_truncate": False,
+        "head_dim": 64,
+        "ffn": "clamped_swiglu",
+        "swiglu_limit": 0.1,
+        "moe": True,
+        "moe_experts": 4,
+        "extra_flavors": {},
+    },
     "stablelm_like": {
         "norm": "layernorm",
         "norm_eps": 1e-5,
