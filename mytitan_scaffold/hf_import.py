@@ -1347,9 +1347,9 @@ def _granite_answers(
 
 
 def _moe_answers(config: dict[str, Any], model_type: str) -> dict[str, Any]:
-    """Mixtral, GraniteMoe, Qwen3-MoE, OLMoE, FlexOlmo and Qwen2-MoE route with a
-    softmax over the experts and train with the Switch auxiliary loss (Qwen2-MoE
-    adds a gated shared expert); Dots1 and GLM-4.5 route with sigmoid scores,
+    """Mixtral, GraniteMoe, Qwen3-MoE, OLMoE, FlexOlmo, Qwen2-MoE and gpt-oss route
+    with a softmax over the experts and train with the Switch auxiliary loss
+    (Qwen2-MoE adds a gated shared expert); Dots1 and GLM-4.5 route with sigmoid scores,
     shared experts and routing biases (DeepSeek-V3's recipe); DeepSeek-V2 and
     ERNIE 4.5 MoE, HunYuan MoE and MiniMax-M2 as `_deepseek_v2_moe_answers`,
     `_ernie_moe_answers`, `_hunyuan_moe_answers` and `_minimax_moe_answers` say."""
