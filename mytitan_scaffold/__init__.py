@@ -1,3 +1,3 @@
 """mytitan scaffold: generate and rehearse torchtitan model projects."""
 
-__version__ = "0.44.0"
+__version__ = "0.45.0"
