@@ -215,16 +215,74 @@ def fp8_release(
     return stored, dequantized
 
 
+# FP4 (E2M1) values by their 4-bit codes, as MXFP4 stores them.
+FP4_VALUES = torch.tensor(
+    [
+        0.0,
+        0.5,
+        1.0,
+        1.5,
+        2.0,
+        3.0,
+        4.0,
+        6.0,
+        -0.0,
+        -0.5,
+        -1.0,
+        -1.5,
+        -2.0,
+        -3.0,
+        -4.0,
+        -6.0,
+    ]
+)
+
+
+def mxfp4_release(
+    weights: dict[str, torch.Tensor],
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """gpt-oss's HF `weights` as its own releases store them: each block's stacked
+    experts (`gate_up_proj`, `down_proj`, (in, out) in bf16 checkpoints) as (out, in)
+    MXFP4, every 32 values of a row sharing a power-of-two scale (`<name>_scales`,
+    its exponent + 127) and packed two 4-bit codes a byte, the first in the low
+    nibble (`<name>_blocks`); the rest as it is. Returns (stored, dequantized)."""
+    stored, dequantized = dict(weights), dict(weights)
+    for name, value in weights.items():
+        if not name.endswith(("mlp.experts.gate_up_proj", "mlp.experts.down_proj")):
+            continue
+        rows = value.transpose(1, 2).float()
+        groups = rows.reshape(*rows.shape[:-1], -1, 32)
+        # The smallest power of two that brings each group within FP4's +-6.
+        peak = groups.abs().amax(-1).clamp(min=2.0**-126)
+        exponent = torch.ceil(torch.log2(peak / 6)).clamp(min=-127)
+        scaled = groups / torch.exp2(exponent).unsqueeze(-1)
+        codes = (scaled.unsqueeze(-1) - FP4_VALUES).abs().argmin(-1)
+        del stored[name]
+        stored[f"{name}_blocks"] = (codes[..., 0::2] | codes[..., 1::2] << 4).to(
+            torch.uint8
+        )
+        stored[f"{name}_scales"] = (exponent + 127).to(torch.uint8)
+        values = FP4_VALUES[codes] * torch.exp2(exponent).unsqueeze(-1)
+        dequantized[name] = (
+            values.reshape(rows.shape).transpose(1, 2).contiguous().to(value.dtype)
+        )
+    return stored, dequantized
+
+
 def save_hf_folder(
     folder: Path, weights: dict[str, torch.Tensor], config: dict
 ) -> Path:
     """`weights` and `config` as an HF checkpoint folder: one safetensors file
     (named as the Hub numbers shards, which torchtitan's adapters parse), its index
-    (which the FP8 reader needs) and config.json."""
+    (which the quantized readers need, and transformers with its metadata) and
+    config.json."""
     folder.mkdir(parents=True, exist_ok=True)
     shard = "model-00001-of-00001.safetensors"
     safetensors.torch.save_file(weights, folder / shard)
-    index = {"weight_map": dict.fromkeys(weights, shard)}
+    index = {
+        "metadata": {"total_size": sum(v.nbytes for v in weights.values())},
+        "weight_map": dict.fromkeys(weights, shard),
+    }
     (folder / "model.safetensors.index.json").write_text(json.dumps(index))
     (folder / "config.json").write_text(json.dumps(config))
     return folder

@@ -26,6 +26,7 @@ from .conftest import (
     assert_hf_config_reads_back,
     fp8_release,
     import_package,
+    mxfp4_release,
     randomize_norms_and_biases,
     save_hf_folder,
 )
@@ -1022,6 +1023,54 @@ def test_fp8_reader_names_a_checkpoint_it_cannot_read(tmp_path):
     (folder / "config.json").write_text(json.dumps({"model_type": "qwen3"}))
     with pytest.raises(ValueError, match="is not FP8 in square blocks"):
         adapter.get_hf_storage_reader(str(folder), from_quantized=True)
+
+
+def test_mxfp4_release_loads_dequantized(tmp_path):
+    """gpt-oss's own releases keep the experts in MXFP4, (out, in), under
+    `_blocks`/`_scales` names: with --checkpoint.initial_load_in_hf_quantized the
+    adapter's reader dequantizes them into the bf16 checkpoints' names and layout,
+    and the model gives the logits of transformers' model dequantizing the same
+    release itself (Mxfp4Config(dequantize=True))."""
+    tiny = _tiny(json.loads((CONFIGS / "gpt-oss-20b.json").read_text()))
+    assert tiny["quantization_config"]["quant_method"] == "mxfp4"
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(tiny))
+    spec, answers = _render(tmp_path, path, "mxfp4")
+    args = spec.model_args[answers["flavor_name"]]
+    torch.manual_seed(0)
+    unquantized = {k: v for k, v in tiny.items() if k != "quantization_config"}
+    hf_model = _hf_model(unquantized).eval()
+    randomize_norms_and_biases(hf_model)
+    hf_model.save_pretrained(tmp_path / "plain")
+    weights = load_file(tmp_path / "plain" / "model.safetensors")
+    stored, dequantized = mxfp4_release(weights)
+    assert not torch.equal(
+        dequantized["model.layers.0.mlp.experts.gate_up_proj"],
+        weights["model.layers.0.mlp.experts.gate_up_proj"],
+    )
+    release = save_hf_folder(tmp_path / "release", stored, tiny)
+    model = spec.model_cls(args).eval()
+    adapter = spec.state_dict_adapter(args, None)
+    hf_state_dict = adapter.to_hf(model.state_dict())
+    reader = adapter.get_hf_storage_reader(str(release), from_quantized=True)
+    dcp.load(hf_state_dict, storage_reader=reader, no_dist=True)  # one process
+    assert hf_state_dict.keys() == dequantized.keys()
+    assert all(torch.equal(hf_state_dict[k], dequantized[k]) for k in hf_state_dict)
+    model.load_state_dict(adapter.from_hf(hf_state_dict), strict=True)
+    hf_model = transformers.AutoModelForCausalLM.from_pretrained(
+        release,
+        dtype=torch.float32,
+        attn_implementation="eager",
+        quantization_config=transformers.Mxfp4Config(dequantize=True),
+    ).eval()
+    tokens = torch.randint(0, tiny["vocab_size"], (2, 24))
+    with torch.no_grad():
+        diff = (model(tokens) - hf_model(tokens).logits).abs().max().item()
+    assert diff <= 1e-4
+    # A quantized checkpoint in neither format is named as such.
+    plain = save_hf_folder(tmp_path / "bf16", weights, unquantized)
+    with pytest.raises(ValueError, match="or gpt-oss's MXFP4 experts"):
+        adapter.get_hf_storage_reader(str(plain), from_quantized=True)
 
 
 @pytest.mark.parametrize("config_name", CONFIG_NAMES + sorted(CHANGED_CONFIGS))
@@ -2155,7 +2204,9 @@ def test_answers_for_minimax_m2(tmp_path):
 
 
 def test_answers_for_gpt_oss(tmp_path):
-    with pytest.warns(HfImportWarning, match="MXFP4, which the adapter does not read"):
+    with pytest.warns(
+        HfImportWarning, match="experts in MXFP4; the model trains in full precision"
+    ):
         answers = answers_from_hf_config(CONFIGS / "gpt-oss-20b.json")
     # 64 heads of 64 with 8 key/value heads at width 2880, a bias on every
     # projection, a sink per head; a 128-token window in every other layer.
