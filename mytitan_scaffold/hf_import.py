@@ -1632,9 +1632,9 @@ def answers_from_hf_config(path: Path) -> dict[str, Any]:
         )
     if _mxfp4_experts(config, model_type):
         warnings.warn(
-            f"--from-hf {path}: its released checkpoints keep the experts in MXFP4, "
-            "which the adapter does not read: start from a bf16 copy (transformers "
-            "dequantizes one with Mxfp4Config(dequantize=True) and save_pretrained)",
+            f"--from-hf {path}: its released checkpoints keep the experts in MXFP4; "
+            "the model trains in full precision: start from them with "
+            "--checkpoint.initial_load_in_hf_quantized, which dequantizes as it reads",
             HfImportWarning,
             stacklevel=2,
         )
