@@ -387,6 +387,26 @@ def test_norms_across_heads_load_sharded_as_one_process(olmo2_project, tmp_path)
 
 
 @pytest.fixture(scope="module")
+def qwen3_project(tmp_path_factory):
+    # Qwen3's recipe: qk-norm per head, one weight of head_dim for every head, its
+    # features reordered between RoPE layouts as each head's rows are.
+    return Project(tmp_path_factory.mktemp("qwen3"), {"qk_norm": True})
+
+
+# FSDP splits the norms' one head over its ranks: the reordering takes the weight
+# whole (before template v0.45.0, DCP refused the reordered shards).
+def test_one_head_norms_save_sharded_as_one_process(qwen3_project):
+    layouts = ["FSDP2", "FSDP2xTP2"]
+    saved = qwen3_project.assert_hf_exports_equal_one_process(layouts)
+    assert "model.layers.0.self_attn.q_norm.weight" in saved
+
+
+@pytest.mark.parametrize("layout", ["FSDP2", "FSDP2xTP2"])
+def test_one_head_norms_load_sharded_as_one_process(qwen3_project, layout, tmp_path):
+    qwen3_project.assert_hf_import_matches_baseline(layout, tmp_path / "unused")
+
+
+@pytest.fixture(scope="module")
 def latent_project(tmp_path_factory):
     # Latent attention with queries at full rank (DeepSeek-V2-Lite's), a LayerNorm
     # on its latent, linear RoPE, tied; the MoE rehearsals take the bottleneck.
