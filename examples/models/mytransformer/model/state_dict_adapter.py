@@ -9,6 +9,7 @@ from torch.distributed.checkpoint import HuggingFaceStorageReader
 from torch.distributed.checkpoint.quantized_hf_storage import (
     QuantizedHuggingFaceStorageReader,
 )
+from torch.distributed.tensor import DTensor, Replicate
 from torchtitan.protocols.state_dict_adapter import StateDictAdapter
 
 from .config import MytransformerModelArgs
@@ -44,6 +45,23 @@ def _interleaved_to_halves(w: torch.Tensor, n_heads: int) -> torch.Tensor:
 def _halves_to_interleaved(w: torch.Tensor, n_heads: int) -> torch.Tensor:
     """Inverse of `_interleaved_to_halves`."""
     return w.reshape(n_heads, 2, -1, *w.shape[1:]).transpose(1, 2).reshape(w.shape)
+
+
+def _whole_heads(value: Any, n_heads: int) -> Any:
+    """`value` with each of its `n_heads` heads whole on a rank, for reordering its
+    rows: a weight whose shards split a head (FSDP over a norm's one head, or
+    over more ranks than key/value heads) is replicated; DCP could not save the
+    reordered shards."""
+    if not isinstance(value, DTensor):
+        return value
+    shards = 1
+    for size, placement in zip(value.device_mesh.shape, value.placements):
+        if placement.is_shard(0):
+            shards *= size
+    if n_heads % shards == 0:
+        return value
+    mesh = value.device_mesh
+    return value.redistribute(mesh, [Replicate()] * mesh.ndim)
 
 
 # The transformers class that has this exact architecture.
@@ -135,7 +153,8 @@ class MytransformerStateDictAdapter(StateDictAdapter):
                 if name not in _BLOCK_KEYS:
                     raise KeyError(f"no Hugging Face name for {key!r}")
                 if name in self.rotary_heads:
-                    value = _interleaved_to_halves(value, self.rotary_heads[name])
+                    heads = self.rotary_heads[name]
+                    value = _interleaved_to_halves(_whole_heads(value, heads), heads)
                 hf_state_dict[f"model.layers.{layer}.{_BLOCK_KEYS[name]}"] = value
             elif key in _TOP_LEVEL_KEYS:
                 hf_state_dict[_TOP_LEVEL_KEYS[key]] = value
@@ -154,7 +173,8 @@ class MytransformerStateDictAdapter(StateDictAdapter):
                     raise KeyError(f"unexpected Hugging Face key {hf_key!r}")
                 name = self.from_hf_block_map[hf_name]
                 if name in self.rotary_heads:
-                    value = _halves_to_interleaved(value, self.rotary_heads[name])
+                    heads = self.rotary_heads[name]
+                    value = _halves_to_interleaved(_whole_heads(value, heads), heads)
                 state_dict[f"layers.{layer}.{name}"] = value
             elif hf_key in self.from_hf_map:
                 state_dict[self.from_hf_map[hf_key]] = value
