@@ -159,6 +159,41 @@ class Project:
             self._hf_seed = self.export_hf_seed(self.root / "hf-seed")
         return self._hf_seed
 
+    def quantized_release_losses(self, folder, release, quantization, layouts):
+        """The losses of training from a quantized release of the seed, `release`
+        (stored weights, and their dequantized values): from its dequantized
+        weights in an HF folder, under "dequantized", and from the release with
+        --checkpoint.initial_load_in_hf_quantized (its config.json's
+        quantization_config `quantization`) in each of `layouts` (name: Layout)."""
+        stored, dequantized = release
+        seed = self.hf_seed()
+        result = CliRunner().invoke(
+            app, ["hf-config", str(self.model_dir), "--output", str(folder / "hf")]
+        )
+        assert result.exit_code == 0, result.output
+        config = json.loads((folder / "hf" / "config.json").read_text())
+        quantized = {**config, "quantization_config": quantization}
+        folders = {}
+        for name, tensors, hf_config in [
+            ("quantized", stored, quantized),
+            ("dequantized", dequantized, config),
+        ]:
+            folders[name] = save_hf_folder(folder / name, tensors, hf_config)
+            for extra in ("tokenizer.json", "tokenizer_config.json"):
+                (folders[name] / extra).write_bytes((seed / extra).read_bytes())
+        runs = {"dequantized": (folders["dequantized"], Layout(), [])}
+        flag = ["--checkpoint.initial_load_in_hf_quantized"]
+        runs |= {
+            name: (folders["quantized"], each, flag) for name, each in layouts.items()
+        }
+        losses = {}
+        for name, (hf_dir, layout, flags) in runs.items():
+            args = hf_import_args(hf_dir, folder / f"{name}-unused") + flags
+            losses[name] = self.run(
+                layout, f"from-{name}", seed_checkpoint=None, extra_args=args
+            )
+        return losses
+
     def export_hf_seed_weights(self, layout, name):
         """The seed's weights, saved in HF format by a run in `layout` (so the
         adapter's to_hf runs on the layout's sharded tensors) that leaves them
@@ -589,40 +624,17 @@ def test_fp8_hf_checkpoint_trains_as_its_dequantized_weights(project, tmp_path):
     each with its scale, as DeepSeek-V3's and the -FP8 releases store them)
     trains from --checkpoint.initial_load_in_hf_quantized as its dequantized
     weights do from a plain HF folder."""
-    seed = project.hf_seed()
     weights = {}
-    for shard in seed.glob("*.safetensors"):
+    for shard in project.hf_seed().glob("*.safetensors"):
         weights.update(load_file(shard))
     stored, dequantized = fp8_release(weights, block=16)
     assert any(value.dtype == torch.float8_e4m3fn for value in stored.values())
-    result = CliRunner().invoke(
-        app, ["hf-config", str(project.model_dir), "--output", str(tmp_path / "hf")]
-    )
-    assert result.exit_code == 0, result.output
-    config = json.loads((tmp_path / "hf" / "config.json").read_text())
     quantization = {"quant_method": "fp8", "weight_block_size": [16, 16]}
-    fp8 = {**config, "quantization_config": quantization}
-    folders = {}
-    for name, tensors, hf_config in [
-        ("fp8", stored, fp8),
-        ("dequantized", dequantized, config),
-    ]:
-        folders[name] = save_hf_folder(tmp_path / name, tensors, hf_config)
-        for extra in ("tokenizer.json", "tokenizer_config.json"):
-            (folders[name] / extra).write_bytes((seed / extra).read_bytes())
-    quantized = ["--checkpoint.initial_load_in_hf_quantized"]
-    runs = {
-        "dequantized": (folders["dequantized"], Layout(), []),
-        "fp8": (folders["fp8"], Layout(), quantized),
-        # Each rank reads its rows of the FP8 blocks.
-        "fp8-TP2": (folders["fp8"], LAYOUTS["TP2"], quantized),
-    }
-    losses = {}
-    for name, (folder, layout, flags) in runs.items():
-        args = hf_import_args(folder, tmp_path / f"{name}-unused") + flags
-        losses[name] = project.run(
-            layout, f"from-{name}", seed_checkpoint=None, extra_args=args
-        )
+    # Under TP2, each rank reads its rows of the FP8 blocks.
+    layouts = {"fp8": Layout(), "fp8-TP2": LAYOUTS["TP2"]}
+    losses = project.quantized_release_losses(
+        tmp_path, (stored, dequantized), quantization, layouts
+    )
     assert max_diff(losses["dequantized"], losses["fp8"]) <= TOLERANCE
     assert max_diff(losses["dequantized"], losses["fp8-TP2"]) <= TOLERANCE
 

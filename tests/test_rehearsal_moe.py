@@ -10,8 +10,6 @@ weights as one process's; gpt-oss's MXFP4 release trains as its dequantized weig
 Each run takes 25-45 s on 2 cores; the models share their seed and baseline.
 """
 
-import json
-
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -20,7 +18,7 @@ from typer.testing import CliRunner
 from mytitan_scaffold.cli import app
 from mytitan_scaffold.rehearsal import Layout
 
-from .conftest import mxfp4_release, save_hf_folder
+from .conftest import mxfp4_release
 from .test_rehearsal import (
     GRAD_NORM_RTOL,
     STEPS,
@@ -302,34 +300,11 @@ def test_mxfp4_release_trains_as_its_dequantized_weights(
     each expert split over ETP ranks within EP ones, each reading its own rows (or,
     for the down projections, a range of 32-value groups) of the blocks."""
     project = _project(projects, tmp_path_factory, "gpt_oss_clamped")
-    seed = project.hf_seed()
-    stored, dequantized = mxfp4_release(_hf_weights(seed))
-    result = CliRunner().invoke(
-        app, ["hf-config", str(project.model_dir), "--output", str(tmp_path / "hf")]
+    release = mxfp4_release(_hf_weights(project.hf_seed()))
+    layouts = {"mxfp4": Layout(), "mxfp4-ETP2": LAYOUTS["FSDP2+TP2+EP2+ETP2"]}
+    losses = project.quantized_release_losses(
+        tmp_path, release, {"quant_method": "mxfp4"}, layouts
     )
-    assert result.exit_code == 0, result.output
-    config = json.loads((tmp_path / "hf" / "config.json").read_text())
-    mxfp4 = {**config, "quantization_config": {"quant_method": "mxfp4"}}
-    folders = {}
-    for name, tensors, hf_config in [
-        ("mxfp4", stored, mxfp4),
-        ("dequantized", dequantized, config),
-    ]:
-        folders[name] = save_hf_folder(tmp_path / name, tensors, hf_config)
-        for extra in ("tokenizer.json", "tokenizer_config.json"):
-            (folders[name] / extra).write_bytes((seed / extra).read_bytes())
-    quantized = ["--checkpoint.initial_load_in_hf_quantized"]
-    runs = {
-        "dequantized": (folders["dequantized"], Layout(), []),
-        "mxfp4": (folders["mxfp4"], Layout(), quantized),
-        "mxfp4-ETP2": (folders["mxfp4"], LAYOUTS["FSDP2+TP2+EP2+ETP2"], quantized),
-    }
-    losses = {}
-    for name, (folder, layout, flags) in runs.items():
-        args = hf_import_args(folder, tmp_path / f"{name}-unused") + flags
-        losses[name] = project.run(
-            layout, f"from-{name}", seed_checkpoint=None, extra_args=args
-        )
     # The quantization moved the weights enough to show in the losses (5.9e-3
     # apart from the seed's by the third step, measured).
     assert max_diff(losses["dequantized"], project.baseline) > TOLERANCE
